@@ -1,0 +1,39 @@
+# Each target does its own set-up: a .venv with the package and its dev extra, and Fashion-MNIST from Debian.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DATA := /usr/share/datasets/fashion-mnist
+
+.PHONY: report test data bench clean
+
+## The main job: train a VAE and a VAE-GAN on Fashion-MNIST on equal terms and write a comparison report.
+report: $(VENV)/.installed data
+	$(BIN)/python scripts/compare.py $(ARGS)
+
+## The test suite.
+test: $(VENV)/.installed data
+	$(BIN)/python -m pytest $(ARGS)
+
+## Training and metric throughput on this machine (prints figures).
+bench: $(VENV)/.installed data
+	$(BIN)/python scripts/benchmark_training.py
+	$(BIN)/python scripts/benchmark_metrics.py
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install -e '.[dev]'
+	touch $@
+
+data:
+	@if [ ! -e $(DATA)/train-images-idx3-ubyte.gz ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian's dataset-fashion-mnist"; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist; \
+	  else \
+	    echo "Fashion-MNIST is missing: run 'sudo apt-get install dataset-fashion-mnist' (or train with --download)"; exit 1; \
+	  fi; \
+	fi
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -1,0 +1,150 @@
+"""Command line: `python -m metrics fid A B` and `python -m metrics stats IMAGES OUT.npz`.
+
+A and B are each an image folder, a .npy/.npz of uint8 images, or a statistics .npz written by `stats`.
+Expected failures (bad input, missing weights, mismatched statistics) print one line to stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from metrics import extractors
+from metrics.image_io import InputError, load_images, load_images_or_stats
+from metrics.scores import fid_between, score_samples
+from metrics.stats import FeatureStats, write_atomically
+
+EXIT_USAGE = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (ValueError, OSError, RuntimeError) as error:
+        # Every error the package raises on purpose subclasses one of these and names its fix; no traceback.
+        print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m metrics", description="FID, KID and sharpness of image sets.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    fid = commands.add_parser("fid", help="FID between A (real) and B (generated)")
+    fid.add_argument("a", type=Path, help="real images (folder, .npy, .npz) or their statistics .npz")
+    fid.add_argument("b", type=Path, help="generated images (folder, .npy, .npz) or their statistics .npz")
+    fid.add_argument("--all", action="store_true", help="also KID and sharpness ratios (need images, not statistics)")
+    fid.add_argument("--json", type=Path, metavar="OUT", help="write the result as JSON to OUT")
+    _add_extractor_options(fid)
+    fid.set_defaults(run=_run_fid)
+
+    stats = commands.add_parser("stats", help="precompute reference feature statistics")
+    stats.add_argument("images", type=Path, help="image folder, .npy or .npz")
+    stats.add_argument("out", type=Path, help="statistics file to write (.npz)")
+    stats.add_argument("--dataset-id", help="name stored with the statistics (default: the input's file name)")
+    _add_extractor_options(stats)
+    stats.set_defaults(run=_run_stats)
+    return parser
+
+
+def _add_extractor_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--extractor",
+        choices=sorted(extractors.EXTRACTORS),
+        default="inception",
+        help="feature network: inception (standard FID, needs its weights) or domain (bundled Fashion-MNIST "
+        "classifier, offline) (default: %(default)s)",
+    )
+    parser.add_argument("--inception-weights", type=Path, metavar="PATH", help="pt_inception-2015-12-05 weights file")
+    parser.add_argument("--domain-weights", type=Path, metavar="PATH", help="domain weights (default: bundled)")
+    parser.add_argument("--batch-size", type=_positive_int, default=200, help="images per forward pass (default: 200)")
+    parser.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _make_extractor(args: argparse.Namespace):
+    weights = {"inception": args.inception_weights, "domain": args.domain_weights}.get(args.extractor)
+    return extractors.get_extractor(args.extractor, weights_path=weights, device=args.device)
+
+
+def _run_fid(args: argparse.Namespace) -> int:
+    real = load_images_or_stats(args.a)
+    fake = load_images_or_stats(args.b)
+    if isinstance(fake, FeatureStats):
+        if args.all:
+            raise InputError(f"--all needs generated images for B, but {args.b} holds statistics")
+        result = _fid_of_stats(real, fake, args)
+    else:
+        extractor = _make_extractor(args)
+        if not args.all and not isinstance(real, FeatureStats):
+            # Plain FID needs only the real statistics; skip KID and sharpness.
+            real = _statistics(real, extractor, args, dataset_id=args.a.name)
+        result = score_samples(fake, real, extractor, kid=args.all, batch_size=args.batch_size)
+    result.update(real_input=str(args.a), fake_input=str(args.b))
+    _print_result(result, args.all)
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(result, indent=2) + "\n"
+        write_atomically(args.json, lambda handle: handle.write(text.encode()))
+    return 0
+
+
+def _fid_of_stats(real: torch.Tensor | FeatureStats, fake: FeatureStats, args: argparse.Namespace) -> dict:
+    """FID when B is statistics: no extractor is needed unless A is images."""
+    extractor = None
+    if not isinstance(real, FeatureStats):
+        extractor = _make_extractor(args)
+        real = _statistics(real, extractor, args, dataset_id=args.a.name)
+    return {
+        "fid": fid_between(real, fake),
+        "kid": None,
+        "kid_std": None,
+        "n_fake": fake.n,
+        "n_real": real.n,
+        "extractor": fake.extractor_id,
+        "extractor_sha256": None if extractor is None else extractor.weights_sha256,
+    }
+
+
+def _run_stats(args: argparse.Namespace) -> int:
+    images = load_images(args.images)
+    extractor = _make_extractor(args)
+    stats = _statistics(images, extractor, args, dataset_id=args.dataset_id or args.images.name)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    stats.save(args.out)
+    print(f"wrote {args.out}: N={stats.n}, D={stats.mu.shape[0]}, extractor {stats.extractor_id}, "
+          f"dataset {stats.dataset_id}")
+    return 0
+
+
+def _statistics(images: torch.Tensor, extractor, args: argparse.Namespace, dataset_id: str) -> FeatureStats:
+    features = extractor.features(images, batch_size=args.batch_size)
+    return FeatureStats.from_features(features, extractor_id=extractor.id, dataset_id=dataset_id)
+
+
+def _print_result(result: dict, show_all: bool) -> None:
+    print(f"FID {result['fid']:.4f}  (A real N={result['n_real']}, B generated N={result['n_fake']}, "
+          f"extractor {result['extractor']})")
+    if not show_all:
+        return
+    if result["kid"] is None:
+        print("KID n/a (A is statistics; KID needs real images)")
+    else:
+        print(f"KID {result['kid']:.6f} +- {result['kid_std']:.6f}")
+    if "laplacian_ratio" in result:
+        print(f"sharpness vs real (1.0 = as sharp): Laplacian variance {result['laplacian_ratio']:.3f}, "
+              f"high-frequency energy {result['high_freq_ratio']:.3f}")
+    else:
+        print("sharpness n/a (A is statistics; sharpness needs real images)")

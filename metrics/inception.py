@@ -1,0 +1,208 @@
+"""The FID Inception v3 (the TensorFlow graph of the TTUR reference code), as a feature extractor.
+
+Numerically the same network and preprocessing as pytorch-fid's `InceptionV3` with
+`use_fid_inception=True`, and it loads the same weights file (pt_inception-2015-12-05-6726825d.pth),
+so our FIDs are comparable with published ones. Differences from torchvision's Inception v3 that
+matter for the numbers: the 3x3 pools inside the Mixed_5x/6x/7b blocks average over real pixels
+only (TensorFlow ignores padding), and Mixed_7c pools with max instead of average.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchvision.models.inception import BasicConv2d, InceptionA, InceptionB, InceptionC, InceptionD, InceptionE
+
+from metrics.extractors import file_sha256, run_batched
+from metrics.image_io import check_images
+
+FID_WEIGHTS_FILENAME = "pt_inception-2015-12-05-6726825d.pth"
+FID_WEIGHTS_URL = "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/" + FID_WEIGHTS_FILENAME
+# torch.hub convention: the hex group in the file name is the sha256 prefix of the file.
+FID_WEIGHTS_SHA256_PREFIX = "6726825d"
+INPUT_SIZE = 299
+
+# Feature width -> (block index, name used in the extractor id). Blocks below 3 are spatial maps,
+# reduced to vectors by global average pooling as pytorch-fid's fid_score does.
+BLOCKS_BY_DIM = {64: (0, "pool1-64"), 192: (1, "pool2-192"), 768: (2, "mixed6e-768"), 2048: (3, "pool3-2048")}
+
+
+class InceptionWeightsNotFound(FileNotFoundError):
+    """The FID Inception weights file is neither given, nor in the torch hub cache, nor downloadable."""
+
+
+class InceptionWeightsError(RuntimeError):
+    """A weights file was found but does not hold the FID Inception state dict."""
+
+
+def _tf_avg_pool(x: torch.Tensor) -> torch.Tensor:
+    return F.avg_pool2d(x, kernel_size=3, stride=1, padding=1, count_include_pad=False)
+
+
+def _tf_max_pool(x: torch.Tensor) -> torch.Tensor:
+    return F.max_pool2d(x, kernel_size=3, stride=1, padding=1)
+
+
+class _TFInceptionA(InceptionA):
+    def _forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return [
+            self.branch1x1(x),
+            self.branch5x5_2(self.branch5x5_1(x)),
+            self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),
+            self.branch_pool(_tf_avg_pool(x)),
+        ]
+
+
+class _TFInceptionC(InceptionC):
+    def _forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        b7 = self.branch7x7_3(self.branch7x7_2(self.branch7x7_1(x)))
+        b7dbl = x
+        for conv in (self.branch7x7dbl_1, self.branch7x7dbl_2, self.branch7x7dbl_3, self.branch7x7dbl_4,
+                     self.branch7x7dbl_5):
+            b7dbl = conv(b7dbl)
+        return [self.branch1x1(x), b7, b7dbl, self.branch_pool(_tf_avg_pool(x))]
+
+
+class _TFInceptionE(InceptionE):
+    def __init__(self, in_channels: int, pool) -> None:
+        super().__init__(in_channels)
+        self.pool = pool
+
+    def _forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        b3 = self.branch3x3_1(x)
+        b3dbl = self.branch3x3dbl_2(self.branch3x3dbl_1(x))
+        return [
+            self.branch1x1(x),
+            torch.cat([self.branch3x3_2a(b3), self.branch3x3_2b(b3)], 1),
+            torch.cat([self.branch3x3dbl_3a(b3dbl), self.branch3x3dbl_3b(b3dbl)], 1),
+            self.branch_pool(self.pool(x)),
+        ]
+
+
+class FIDInceptionV3(nn.Module):
+    """The FID Inception graph up to pool3. Attribute names match the weights file's state dict keys
+    (its 1008-way `fc` classifier is not needed and not built)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.Conv2d_1a_3x3 = BasicConv2d(3, 32, kernel_size=3, stride=2)
+        self.Conv2d_2a_3x3 = BasicConv2d(32, 32, kernel_size=3)
+        self.Conv2d_2b_3x3 = BasicConv2d(32, 64, kernel_size=3, padding=1)
+        self.Conv2d_3b_1x1 = BasicConv2d(64, 80, kernel_size=1)
+        self.Conv2d_4a_3x3 = BasicConv2d(80, 192, kernel_size=3)
+        self.Mixed_5b = _TFInceptionA(192, pool_features=32)
+        self.Mixed_5c = _TFInceptionA(256, pool_features=64)
+        self.Mixed_5d = _TFInceptionA(288, pool_features=64)
+        self.Mixed_6a = InceptionB(288)
+        self.Mixed_6b = _TFInceptionC(768, channels_7x7=128)
+        self.Mixed_6c = _TFInceptionC(768, channels_7x7=160)
+        self.Mixed_6d = _TFInceptionC(768, channels_7x7=160)
+        self.Mixed_6e = _TFInceptionC(768, channels_7x7=192)
+        self.Mixed_7a = InceptionD(768)
+        self.Mixed_7b = _TFInceptionE(1280, _tf_avg_pool)
+        self.Mixed_7c = _TFInceptionE(2048, _tf_max_pool)
+
+    def forward(self, x: torch.Tensor, block: int = 3) -> torch.Tensor:
+        """x: (B, 3, 299, 299) float32 in [-1, 1] -> (B, C) float32, the output of `block` (0..3,
+        C = 64/192/768/2048) averaged over its spatial positions."""
+        x = self.Conv2d_2b_3x3(self.Conv2d_2a_3x3(self.Conv2d_1a_3x3(x)))
+        x = F.max_pool2d(x, kernel_size=3, stride=2)
+        if block > 0:
+            x = F.max_pool2d(self.Conv2d_4a_3x3(self.Conv2d_3b_1x1(x)), kernel_size=3, stride=2)
+        if block > 1:
+            for layer in (self.Mixed_5b, self.Mixed_5c, self.Mixed_5d, self.Mixed_6a, self.Mixed_6b,
+                          self.Mixed_6c, self.Mixed_6d, self.Mixed_6e):
+                x = layer(x)
+        if block > 2:
+            x = self.Mixed_7c(self.Mixed_7b(self.Mixed_7a(x)))
+        return F.adaptive_avg_pool2d(x, output_size=(1, 1)).flatten(1)
+
+
+def resolve_weights(weights_path: str | os.PathLike | None = None, allow_download: bool = False) -> Path:
+    """Where the FID Inception weights are: `weights_path` if given, else the torch hub cache
+    (torch.hub.get_dir()/checkpoints/), else downloaded there when `allow_download` is set."""
+    if weights_path is not None:
+        path = Path(weights_path)
+        if not path.is_file():
+            raise InceptionWeightsNotFound(
+                f"Inception weights file {str(path)!r} (weights_path / --inception-weights) does not exist; "
+                f"fetch {FID_WEIGHTS_URL} on a machine with internet and pass its path")
+        return path
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / FID_WEIGHTS_FILENAME
+    if cached.is_file():
+        return cached
+    if allow_download:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        # download_url_to_file writes to a temp file, checks the hash prefix, then moves it in place.
+        torch.hub.download_url_to_file(FID_WEIGHTS_URL, str(cached), hash_prefix=FID_WEIGHTS_SHA256_PREFIX)
+        return cached
+    raise InceptionWeightsNotFound(
+        f"FID Inception weights not found (no weights_path given, nothing at {str(cached)!r}). Fetch "
+        f"{FID_WEIGHTS_URL} on a machine with internet, then either copy it to {str(cached)!r} (the torch hub "
+        "cache; set TORCH_HOME to move it) or pass --inception-weights PATH (weights_path=PATH); or allow the "
+        "download with allow_download=True")
+
+
+def load_fid_inception(path: Path) -> FIDInceptionV3:
+    """FIDInceptionV3 in eval mode with the weights of `path` (a pytorch-fid compatible state dict)."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # unpickling errors come in many types; all mean "not a state dict file"
+        raise InceptionWeightsError(f"cannot read Inception weights {str(path)!r}: {exc}") from exc
+    if not isinstance(state, dict):
+        raise InceptionWeightsError(f"{str(path)!r} does not hold a state dict (got {type(state).__name__})")
+    # Popping in place keeps the dict's version metadata that BatchNorm's loader reads.
+    for key in ("fc.weight", "fc.bias"):
+        state.pop(key, None)
+    model = FIDInceptionV3()
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise InceptionWeightsError(
+            f"{str(path)!r} is not the FID Inception state dict ({FID_WEIGHTS_FILENAME}, as pytorch-fid loads it): "
+            f"{exc}") from exc
+    return model.eval().requires_grad_(False)
+
+
+class InceptionExtractor:
+    """FID Inception v3 features of uint8 images of any size, 1 (repeated to RGB) or 3 channels."""
+
+    name = "inception"
+
+    def __init__(self, weights_path: str | os.PathLike | None = None, dims: int = 2048, device: str = "cpu",
+                 allow_download: bool = False) -> None:
+        if dims not in BLOCKS_BY_DIM:
+            raise ValueError(f"dims must be one of {sorted(BLOCKS_BY_DIM)}, got {dims}")
+        path = resolve_weights(weights_path, allow_download)
+        self.weights_path = path
+        self.weights_sha256 = file_sha256(path)
+        if not self.weights_sha256.startswith(FID_WEIGHTS_SHA256_PREFIX):
+            warnings.warn(
+                f"Inception weights {str(path)!r} have sha256 {self.weights_sha256[:8]}..., not the official "
+                f"{FID_WEIGHTS_SHA256_PREFIX}...; FIDs will not be comparable with published numbers", stacklevel=2)
+        self.block, layer = BLOCKS_BY_DIM[dims]
+        self.feature_dim = dims
+        self.id = f"inception-{layer}@{self.weights_sha256[:8]}"
+        self.device = torch.device(device)
+        self.model = load_fid_inception(path).to(self.device)
+
+    def preprocess(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 (B, C, H, W), C in {1, 3} -> float32 (B, 3, 299, 299) in [-1, 1].
+
+        Same operations in the same order as pytorch-fid (ToTensor's /255, bilinear resize without
+        antialiasing, then 2x - 1), so features agree to float rounding."""
+        x = images.to(self.device, torch.float32) / 255
+        x = F.interpolate(x, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False)
+        x = 2 * x - 1
+        return x.repeat(1, 3, 1, 1) if x.shape[1] == 1 else x
+
+    def features(self, images: torch.Tensor, batch_size: int = 200) -> np.ndarray:
+        """images: uint8 (N, C, H, W) in [0, 255], C in {1, 3} -> float64 (N, dims)."""
+        check_images(images, "images for the inception extractor")
+        return run_batched(lambda b: self.model(self.preprocess(b), self.block), images, batch_size, self.id)

@@ -1,0 +1,72 @@
+"""One entry point that scores generated images against real ones: FID, KID, sharpness ratios."""
+
+from __future__ import annotations
+
+import torch
+
+from metrics.frechet import check_features, frechet_distance
+from metrics.image_io import check_images
+from metrics.kid import kernel_inception_distance
+from metrics.sharpness import sharpness_ratios
+from metrics.stats import FeatureStats, StaleStatisticsError
+
+
+def score_samples(
+    fake: torch.Tensor,
+    real: torch.Tensor | FeatureStats,
+    extractor,
+    *,
+    kid: bool = True,
+    real_images_for_sharpness: torch.Tensor | None = None,
+    batch_size: int = 200,
+) -> dict:
+    """Score generated images against real images or precomputed real statistics.
+
+    fake: uint8 (N, C, H, W) generated images. real: uint8 (M, C, H, W) real images, or FeatureStats made by
+    the same extractor (else StaleStatisticsError). extractor: a metrics.extractors.FeatureExtractor.
+    kid: also compute KID (only possible with real images; None otherwise). Sharpness ratios are added
+    when real images are at hand: real_images_for_sharpness, or real itself when it is images.
+    Returns {"fid", "kid", "kid_std", "n_fake", "n_real", "extractor", "extractor_sha256"} plus
+    {"laplacian_ratio", "high_freq_ratio"} when sharpness was measured.
+    """
+    check_images(fake, "generated images")
+    fake_features = check_features(extractor.features(fake, batch_size=batch_size), "generated-image features")
+    fake_stats = FeatureStats.from_features(fake_features, extractor.id, dataset_id="generated")
+    real_features = None
+    if isinstance(real, FeatureStats):
+        real.check_matches(extractor.id, source=f"reference statistics of {real.dataset_id!r}")
+        real_stats = real
+    else:
+        check_images(real, "real images")
+        real_features = check_features(extractor.features(real, batch_size=batch_size), "real-image features")
+        real_stats = FeatureStats.from_features(real_features, extractor.id, dataset_id="real")
+    result = {
+        "fid": fid_between(real_stats, fake_stats),
+        "kid": None,
+        "kid_std": None,
+        "n_fake": fake_stats.n,
+        "n_real": real_stats.n,
+        "extractor": extractor.id,
+        "extractor_sha256": extractor.weights_sha256,
+    }
+    if kid and real_features is not None:
+        result["kid"], result["kid_std"] = kernel_inception_distance(real_features, fake_features)
+    if real_images_for_sharpness is not None:
+        sharp_reference = real_images_for_sharpness
+    elif real_features is not None:
+        sharp_reference = real
+    else:
+        sharp_reference = None
+    if sharp_reference is not None:
+        result.update(sharpness_ratios(fake, sharp_reference))
+    return result
+
+
+def fid_between(a: FeatureStats, b: FeatureStats) -> float:
+    """FID between two sets of statistics, which must come from the same extractor."""
+    if a.extractor_id != b.extractor_id:
+        raise StaleStatisticsError(
+            f"statistics of {a.dataset_id!r} come from {a.extractor_id!r} but those of {b.dataset_id!r} from "
+            f"{b.extractor_id!r}; FID is only defined between features of one extractor"
+        )
+    return frechet_distance(a.mu, a.sigma, b.mu, b.sigma)

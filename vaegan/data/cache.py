@@ -1,0 +1,81 @@
+"""Cache decoded image tensors as .npy files, keyed by the exact files decoded and how.
+
+Decoding a large JPEG folder takes minutes; loading the .npy takes a second. The key covers every file's
+relative path, size and modification time plus the decode settings, so an added, removed or edited file
+gives a new key and the stale cache for the same request is replaced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vaegan.data.errors import DatasetFormatError
+from vaegan.data.locations import decode_cache_dir
+
+_FORMAT_VERSION = 1  # bump when the decoding changes, so old caches are not reused
+
+
+def _digest(obj: object) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _file_stats(root: Path, paths: Sequence[Path]) -> list[tuple[str, int, int]]:
+    stats = []
+    for path in paths:
+        try:
+            st = path.stat()
+        except FileNotFoundError as err:
+            raise DatasetFormatError(f"{path}: image file is missing") from err
+        stats.append((path.relative_to(root).as_posix(), st.st_size, st.st_mtime_ns))
+    return stats
+
+
+def _save_atomic(path: Path, array: np.ndarray) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.save(f, array)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def cached_decode(
+    kind: str, settings: dict, root: Path, paths: Sequence[Path], decode: Callable[[], torch.Tensor]
+) -> torch.Tensor:
+    """Return decode() (uint8 (N, C, H, W), N = len(paths)), from the cache when the files are unchanged.
+
+    kind: dataset kind for the file name. settings: everything besides the files that changes the result
+    (split, image size, crop, ...). root: the dataset folder; the paths are keyed relative to it.
+    """
+    request = _digest({"kind": kind, "root": str(root.resolve()), "settings": settings})
+    content = _digest({"version": _FORMAT_VERSION, "settings": settings, "files": _file_stats(root, paths)})
+    folder = decode_cache_dir()
+    path = folder / f"{kind}-{request}-{content}.npy"
+    if path.is_file():
+        try:
+            array = np.load(path)
+            if array.dtype == np.uint8 and array.ndim == 4 and len(array) == len(paths):
+                return torch.from_numpy(array)
+        except (OSError, ValueError):
+            pass  # unreadable cache: fall through and rebuild it
+    images = decode()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _save_atomic(path, images.numpy())
+        for stale in folder.glob(f"{kind}-{request}-*.npy"):
+            if stale != path:
+                stale.unlink(missing_ok=True)
+    except OSError as err:
+        warnings.warn(f"could not write decode cache {path} ({err}); the images will be decoded again next time")
+    return images

@@ -1,0 +1,95 @@
+"""The VAE-GAN objective of Larsen et al. 2016 ("Autoencoding beyond pixels using a learned similarity metric").
+
+Read next to the paper's Algorithm 1:
+
+    Z ~ Enc(X)                      L_prior = KL(q(Z|X) || p(Z))
+    X~ = Dec(Z)                     L_llike^Dis_l = || Dis_l(X) - Dis_l(X~) ||^2      (Gaussian in Dis_l features)
+    Z_p ~ N(0, I), X_p = Dec(Z_p)   L_GAN = BCE(Dis(X), real) + BCE(Dis(X~), fake) + BCE(Dis(X_p), fake)
+
+    encoder       minimises  L_prior + L_llike
+    decoder       minimises  gamma * L_llike - L_GAN        (only the fake terms of L_GAN depend on it)
+    discriminator minimises  L_GAN
+
+Here L_GAN is written as the discriminator's cross-entropy (what it minimises), so "- L_GAN" for the decoder is
+the paper's saturating generator loss; the default replaces it by the non-saturating -log Dis(fake), as the
+paper's own code did. L_GAN never enters the encoder's loss, and the discriminator's loss holds no L_llike term
+(if it did, Dis could shrink its features to make L_llike zero). The step in vaegan/training/vaegan_step.py takes
+each network's gradient from its own loss only.
+
+Normalisation (why one gamma serves 28x28 and 64x64): L_llike is the squared error averaged over the Dis_l
+features (64x64: 16,384 of them; 28x28: 2,048), and L_prior is the KL summed over latent dimensions divided
+by the number of pixels C*H*W, the same per-pixel scale at which the VAE's ELBO trades reconstruction against KL.
+Both then keep their size when the resolution changes, and gamma weighs two O(1) quantities.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+
+from vaegan.config import VAEGANLossConfig, VAELossConfig
+from vaegan.losses.vae import kl_to_standard_normal, kl_weight_at, reparameterize
+
+
+class VAEGANLosses(NamedTuple):
+    encoder: torch.Tensor  # () L_prior + L_llike (+ pixel term): what the encoder minimises
+    decoder_feature: torch.Tensor  # () L_llike (+ pixel term), to be weighted by gamma for the decoder
+    decoder_adversarial: torch.Tensor  # () the decoder's GAN loss on x~ (if counted as fake) and x_p
+    discriminator: torch.Tensor  # () L_GAN: BCE of Dis on real x, reconstructions and prior samples
+    stats: dict[str, torch.Tensor]  # detached diagnostics
+
+
+def gan_bce(logits: torch.Tensor, real: bool, smoothing: float = 0.0) -> torch.Tensor:
+    """Binary cross-entropy on logits (never log(sigmoid) by hand); one-sided smoothing lowers only real targets."""
+    target = torch.full_like(logits, 1.0 - smoothing if real else 0.0)
+    return F.binary_cross_entropy_with_logits(logits, target)
+
+
+def decoder_adversarial_loss(fake_logits: torch.Tensor, form: str) -> torch.Tensor:
+    """non_saturating: -log Dis(fake); saturating: log(1 - Dis(fake)), the paper's -L_GAN (weak early gradients)."""
+    if form == "non_saturating":
+        return gan_bce(fake_logits, real=True)
+    if form == "saturating":
+        return -gan_bce(fake_logits, real=False)
+    raise ValueError(f"unknown adversarial loss {form!r}; use 'non_saturating' or 'saturating'")
+
+
+def vaegan_losses(nets: dict, x: torch.Tensor, noise: torch.Generator, cfg: VAEGANLossConfig,
+                  vae_cfg: VAELossConfig, step: int) -> VAEGANLosses:
+    """One forward pass of Algorithm 1 on a batch x: (B, C, H, W) in [-1, 1]."""
+    enc, dec, dis = nets["encoder"], nets["decoder"], nets["discriminator"]
+    n_pixels = x[0].numel()
+
+    mu, logvar = enc(x)
+    prior = kl_to_standard_normal(mu, logvar).sum(1).mean() / n_pixels
+    x_rec = dec(reparameterize(mu, logvar, noise))
+    z_p = torch.randn(mu.shape, generator=noise, device=x.device, dtype=x.dtype)
+    x_p = dec(z_p)
+
+    # Real and fake batches pass Dis separately so BatchNorm never mixes their statistics.
+    real, rec, gen = dis(x), dis(x_rec), dis(x_p)
+    feature = (real.features - rec.features).pow(2).mean()
+    pixel = (x_rec - x).pow(2).mean()
+    reconstruction = feature + cfg.pixel_weight * pixel
+
+    fake_logits = torch.cat([rec.logits, gen.logits]) if cfg.reconstructions_as_fakes else gen.logits
+    dis_real = gan_bce(real.logits, real=True, smoothing=cfg.label_smoothing)
+    dis_fake = gan_bce(fake_logits, real=False)
+
+    stats = {
+        "loss/prior": prior, "loss/feature": feature, "loss/pixel_mse": pixel,
+        "loss/dis_real": dis_real, "loss/dis_fake": dis_fake,
+        "dis/D_x": torch.sigmoid(real.logits).mean(), "dis/D_x_rec": torch.sigmoid(rec.logits).mean(),
+        "dis/D_x_p": torch.sigmoid(gen.logits).mean(),
+        "dis/accuracy_real": (real.logits > 0).float().mean(), "dis/accuracy_fake": (fake_logits < 0).float().mean(),
+        "kl/nats_per_image": prior * n_pixels,
+    }
+    return VAEGANLosses(
+        encoder=kl_weight_at(step, vae_cfg) * prior + reconstruction,
+        decoder_feature=reconstruction,
+        decoder_adversarial=decoder_adversarial_loss(fake_logits, cfg.adversarial),
+        discriminator=dis_real + dis_fake,
+        stats={k: v.detach() for k, v in stats.items()},
+    )

@@ -1,0 +1,81 @@
+"""Images from trained networks: prior samples, reconstructions, latent interpolations, and grids of them.
+
+All functions take and return uint8 (N, C, H, W) images in [0, 255]; networks run in eval mode (BatchNorm
+uses its running statistics) and are put back in the mode they were in.
+"""
+
+from __future__ import annotations
+
+import io
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+from PIL import Image
+from torch import nn
+from torchvision.utils import make_grid
+
+from vaegan.atomic import atomic_write
+from vaegan.data import to_model_range, to_uint8
+
+
+@contextmanager
+def eval_mode(*nets: nn.Module):
+    modes = [n.training for n in nets]
+    for n in nets:
+        n.eval()
+    try:
+        yield
+    finally:
+        for n, mode in zip(nets, modes):
+            n.train(mode)
+
+
+def _device(net: nn.Module) -> torch.device:
+    return next(net.parameters()).device
+
+
+@torch.no_grad()
+def decode(decoder: nn.Module, z: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+    """z: (N, latent_dim) -> uint8 images (N, C, H, W)."""
+    with eval_mode(decoder):
+        out = [to_uint8(decoder(chunk.to(_device(decoder))).cpu()) for chunk in z.split(batch_size)]
+    return torch.cat(out)
+
+
+def prior_samples(decoder: nn.Module, n: int, latent_dim: int, generator: torch.Generator) -> torch.Tensor:
+    """n images Dec(z_p), z_p ~ N(0, I) drawn on the CPU from `generator` (same z on any device)."""
+    return decode(decoder, torch.randn(n, latent_dim, generator=generator))
+
+
+@torch.no_grad()
+def encode_mean(encoder: nn.Module, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+    """uint8 (N, C, H, W) -> mu (N, latent_dim), the posterior mean."""
+    with eval_mode(encoder):
+        return torch.cat([encoder(to_model_range(c).to(_device(encoder)))[0].cpu() for c in images.split(batch_size)])
+
+
+def reconstructions(encoder: nn.Module, decoder: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """Dec(mu(x)) for uint8 images x: (N, C, H, W) -> (N, C, H, W) uint8."""
+    return decode(decoder, encode_mean(encoder, images))
+
+
+def interpolations(encoder: nn.Module, decoder: nn.Module, a: torch.Tensor, b: torch.Tensor, steps: int = 10) -> torch.Tensor:
+    """Decoded straight lines between mu(a_i) and mu(b_i): uint8 (P * steps, C, H, W), one row of `steps` per pair."""
+    mu_a, mu_b = encode_mean(encoder, a), encode_mean(encoder, b)
+    t = torch.linspace(0, 1, steps).view(1, steps, 1)
+    z = (mu_a.unsqueeze(1) * (1 - t) + mu_b.unsqueeze(1) * t).flatten(0, 1)
+    return decode(decoder, z)
+
+
+def image_grid(images: torch.Tensor, nrow: int = 8, padding: int = 2) -> torch.Tensor:
+    """uint8 (N, C, H, W) -> one uint8 (C, H', W') grid image."""
+    return make_grid(images, nrow=nrow, padding=padding, pad_value=255)
+
+
+def save_png(image: torch.Tensor, path: str | Path) -> None:
+    """Write uint8 (C, H, W) as a PNG, atomically."""
+    array = image.permute(1, 2, 0).squeeze(-1).numpy() if image.shape[0] == 1 else image.permute(1, 2, 0).numpy()
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format="PNG")
+    atomic_write(path, lambda f: f.write(buf.getvalue()))

@@ -1,0 +1,42 @@
+"""A finished (or interrupted) run loaded back for sampling and evaluation: config + networks in eval mode."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from torch import nn
+
+from vaegan.config import TrainConfig
+from vaegan.training.checkpoint import CheckpointError, checkpoint_path, load_checkpoint, load_state_into
+from vaegan.training.state import build_networks
+
+
+@dataclass
+class TrainedRun:
+    run_dir: Path
+    which: str  # "latest" | "best"
+    cfg: TrainConfig
+    nets: dict[str, nn.Module]  # encoder, decoder (and discriminator for a VAE-GAN), in eval mode
+    step: int
+    wall_seconds: float
+    extra: dict
+
+
+def load_trained_run(run_dir: str | Path, which: str = "latest", device: str = "cpu") -> TrainedRun:
+    """Rebuild the networks of `run_dir` from the config inside its checkpoint and load their weights.
+    which="best" falls back to "latest" when the run kept no best checkpoint."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise CheckpointError(f"run folder {run_dir} does not exist")
+    path = checkpoint_path(run_dir, which)
+    if which == "best" and not path.exists():
+        which, path = "latest", checkpoint_path(run_dir, "latest")
+    ckpt = load_checkpoint(path)
+    cfg = TrainConfig.from_dict(ckpt["config"])
+    cfg.device = device
+    nets = build_networks(cfg, tuple(ckpt["nets"]))
+    for name, net in nets.items():
+        load_state_into(net, ckpt["nets"][name], f"network '{name}'", path)
+        net.eval()
+    return TrainedRun(run_dir, which, cfg, nets, ckpt["step"], ckpt["wall_seconds"], ckpt["extra"])

@@ -1,0 +1,55 @@
+"""Checkpoints: everything needed to continue a run exactly, in one file, written atomically.
+
+Layout of the saved dict (plain tensors and Python values only, loaded with weights_only=True):
+  format, version, kind, config (TrainConfig as a dict), step, nets {name: state_dict}, optimizers, schedulers,
+  rng {name: generator state}, batches (BatchIterator state), wall_seconds, extra (e.g. best metric).
+Networks are rebuilt from `config`, never unpickled as code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from vaegan.atomic import atomic_torch_save
+
+FORMAT = "vaegan-checkpoint"
+VERSION = 1
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that is missing, truncated, corrupt or does not fit the networks it is loaded into."""
+
+
+def checkpoint_path(run_dir: str | Path, which: str = "latest") -> Path:
+    return Path(run_dir) / "checkpoints" / f"{which}.pt"
+
+
+def save_checkpoint(payload: dict, path: str | Path) -> None:
+    atomic_torch_save({"format": FORMAT, "version": VERSION, **payload}, path)
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}; is this a run folder of vaegan, and did it run long enough to save one?")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # truncated zip, wrong file type, disk garbage: all mean the same to the user
+        raise CheckpointError(f"checkpoint {path} is corrupt or truncated and cannot be read ({type(e).__name__}: {e})") from e
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a vaegan checkpoint (no '{FORMAT}' marker)")
+    if ckpt.get("version") != VERSION:
+        raise CheckpointError(f"{path} has checkpoint version {ckpt.get('version')}, this vaegan reads version {VERSION}")
+    return ckpt
+
+
+def load_state_into(module_or_optim, state: dict, what: str, path: str | Path) -> None:
+    """load_state_dict with an error that names the file and the part that does not fit."""
+    try:
+        module_or_optim.load_state_dict(state)
+    except (RuntimeError, ValueError, KeyError) as e:
+        raise CheckpointError(
+            f"checkpoint {path} does not match this run's {what} (a different architecture or settings?): {e}"
+        ) from e

@@ -1,0 +1,256 @@
+"""The training loop shared by the VAE and the VAE-GAN: budget, logging, checkpoints, resume, stop and NaN handling.
+
+`train(cfg)` starts a new run folder; `resume(run_dir)` continues one exactly where its last checkpoint left off.
+Which networks learn what is not decided here but by the method's step (vaegan/training/methods.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+import torch
+from torch.utils.tensorboard import SummaryWriter
+from torch.utils.tensorboard.summary import hparams
+
+from vaegan.atomic import atomic_write_text
+from vaegan.config import TrainConfig
+from vaegan.data import ImageDataset, load_dataset, to_model_range
+from vaegan.models import resolve_model_config
+from vaegan.training.checkpoint import CheckpointError, checkpoint_path, load_checkpoint, load_state_into, save_checkpoint
+from vaegan.training.heldout import heldout_losses
+from vaegan.training.methods import METHODS
+from vaegan.training.progress import Progress
+from vaegan.training.run_dir import create_run_dir
+from vaegan.training.signals import stop_on_signals
+from vaegan.training.state import TrainState, build_state
+from vaegan.training.visuals import fixed_inputs, log_visuals
+
+
+class NonFiniteLossError(RuntimeError):
+    """A loss became NaN or inf: the run stops and keeps its last good checkpoint."""
+
+
+def validate_config(cfg: TrainConfig) -> None:
+    if cfg.kind not in METHODS:
+        raise ValueError(f"unknown kind {cfg.kind!r}; known: {', '.join(METHODS)}")
+    if cfg.epochs is None and cfg.steps is None and cfg.minutes is None:
+        raise ValueError("no training budget: set at least one of epochs, steps or minutes")
+    if cfg.precision != "fp32" or cfg.world_size != 1:
+        raise ValueError("only precision='fp32' on a single process is supported for now")
+    for name in ("batch_size", "log_every", "image_every", "checkpoint_every"):
+        if getattr(cfg, name) <= 0:
+            raise ValueError(f"{name} must be positive, got {getattr(cfg, name)}")
+
+
+def load_data(cfg: TrainConfig) -> tuple[ImageDataset, ImageDataset]:
+    d = cfg.data
+    train = load_dataset(d.dataset, "train", root=d.root, download=d.download, image_size=d.image_size, limit=d.limit)
+    test = load_dataset(d.dataset, "test", root=d.root, download=d.download, image_size=d.image_size)
+    return train, test
+
+
+def check_data_fits_model(cfg: TrainConfig, data: ImageDataset) -> None:
+    m = cfg.model
+    if (data.image_size, data.channels) != (m.image_size, m.channels):
+        raise ValueError(
+            f"{data.name} images are {data.image_size}x{data.image_size}x{data.channels} but the model expects "
+            f"{m.image_size}x{m.image_size}x{m.channels}; pass --image-size {m.image_size} or use a matching --model-preset"
+        )
+    if len(data) < cfg.batch_size:
+        raise ValueError(f"{data.name} has {len(data)} training images, fewer than one batch of {cfg.batch_size}")
+
+
+def prepare(cfg: TrainConfig, model_overrides: dict | None = None) -> tuple[TrainConfig, ImageDataset, ImageDataset]:
+    """Validate cfg, load the data and resolve the architecture from it (preset + overrides such as latent_dim)."""
+    validate_config(cfg)
+    train_data, test_data = load_data(cfg)
+    if cfg.model is None:
+        model = resolve_model_config(cfg.model_preset, train_data.image_size, train_data.channels)
+        cfg = dataclasses.replace(cfg, model=dataclasses.replace(model, **(model_overrides or {})))
+    check_data_fits_model(cfg, train_data)
+    return cfg, train_data, test_data
+
+
+def train(cfg: TrainConfig, model_overrides: dict | None = None, out: TextIO = sys.stdout) -> Path:
+    """Train a new run; returns its folder. The model config is resolved from the data when not given."""
+    cfg, train_data, test_data = prepare(cfg, model_overrides)
+    state = build_state(cfg, METHODS[cfg.kind].optimizer_groups, train_data.images)
+    if cfg.init_from:
+        init_from_run(state, cfg.init_from)
+    run_dir = create_run_dir(cfg)
+    print(f"run folder: {run_dir}", file=out, flush=True)
+    return run_loop(state, run_dir, test_data, out)
+
+
+def resume(run_dir: str | Path, budget: dict | None = None, out: TextIO = sys.stdout) -> Path:
+    """Continue a run from its latest checkpoint. budget: new values for epochs/steps/minutes, e.g. {"steps": 2000}."""
+    run_dir = Path(run_dir)
+    path = checkpoint_path(run_dir)
+    ckpt = load_checkpoint(path)
+    cfg = TrainConfig.from_dict(ckpt["config"])
+    if budget:
+        cfg = dataclasses.replace(cfg, **budget)
+        atomic_write_text(run_dir / "config.json", cfg.to_json())
+    validate_config(cfg)
+    train_data, test_data = load_data(cfg)
+    check_data_fits_model(cfg, train_data)
+    state = build_state(cfg, METHODS[cfg.kind].optimizer_groups, train_data.images)
+    state.restore(ckpt, path)
+    print(f"resuming {run_dir} at step {state.step}", file=out, flush=True)
+    return run_loop(state, run_dir, test_data, out)
+
+
+def init_from_run(state: TrainState, source_run: str | Path) -> None:
+    """Start encoder and decoder from another run's latest checkpoint (e.g. a VAE before its VAE-GAN)."""
+    path = checkpoint_path(source_run)
+    ckpt = load_checkpoint(path)
+    for name in ("encoder", "decoder"):
+        load_state_into(state.nets[name], ckpt["nets"][name], f"network '{name}'", path)
+
+
+def step_budget(cfg: TrainConfig, steps_per_epoch: int) -> int | None:
+    limits = [cfg.steps] if cfg.steps is not None else []
+    if cfg.epochs is not None:
+        limits.append(math.ceil(cfg.epochs * steps_per_epoch))
+    return min(limits) if limits else None
+
+
+def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: TextIO) -> Path:
+    cfg = state.cfg
+    train_step = METHODS[cfg.kind].train_step
+    steps_per_epoch = state.batches.steps_per_epoch
+    total_steps = step_budget(cfg, steps_per_epoch)
+    seconds_budget = None if cfg.minutes is None else cfg.minutes * 60
+
+    def budget_left() -> bool:
+        if total_steps is not None and state.step >= total_steps:
+            return False
+        return seconds_budget is None or state.wall_seconds < seconds_budget
+
+    # purge_step drops events a crashed session logged after its last checkpoint, so curves do not fork.
+    writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=state.step or None)
+    if state.step == 0:
+        write_run_header(writer, cfg)
+    fixed = fixed_inputs(test_data.images, cfg.model.latent_dim, cfg.seed)
+    progress = Progress(state.step, total_steps, None if seconds_budget is None else seconds_budget - state.wall_seconds,
+                        cfg.batch_size, cfg.progress_seconds, out)
+    saved_step = state.step
+    means = ScalarMeans()
+    session_start, wall_at_start = time.monotonic(), state.wall_seconds
+    try:
+        with stop_on_signals() as stop:
+            while budget_left():
+                x = to_model_range(next(state.batches)).to(cfg.device)
+                stats = train_step(state, x)
+                state.step += 1
+                state.wall_seconds = wall_at_start + time.monotonic() - session_start
+                check_finite(stats, state.step, run_dir, saved_step)
+                means.add(stats)
+                if state.step % steps_per_epoch == 0:
+                    for scheduler in state.schedulers.values():
+                        scheduler.step()
+                if state.step % cfg.log_every == 0:
+                    log_scalars(writer, state, means.pop(), progress.images_per_sec)
+                if state.step % cfg.image_every == 0:
+                    log_visuals(writer, state.nets, fixed, state.step, run_dir / "samples")
+                if state.step % cfg.checkpoint_every == 0:
+                    save_with_heldout(state, run_dir, writer, test_data)
+                    saved_step = state.step
+                progress.update(state.step, summarize(stats))
+                if stop.requested:
+                    print(f"{stop.signal_name}: saving a checkpoint at step {state.step} before stopping", file=out, flush=True)
+                    break
+        if saved_step != state.step:
+            save_with_heldout(state, run_dir, writer, test_data)
+        if state.step % cfg.image_every != 0:
+            log_visuals(writer, state.nets, fixed, state.step, run_dir / "samples")
+        progress.update(state.step, summarize(stats) if state.step else "", force=True)
+    finally:
+        writer.close()
+    return run_dir
+
+
+def check_finite(stats: dict[str, torch.Tensor], step: int, run_dir: Path, saved_step: int) -> None:
+    values = torch.stack([v.float() for v in stats.values()])
+    if bool(torch.isfinite(values).all()):
+        return
+    bad = ", ".join(f"{k}={v.item():.4g}" for k, v in stats.items() if not torch.isfinite(v))
+    kept = f"the last good checkpoint (step {saved_step}) is kept in {run_dir / 'checkpoints'}" if saved_step else "no checkpoint had been saved yet"
+    raise NonFiniteLossError(
+        f"training diverged at step {step}: {bad}. The run stopped; {kept}. "
+        "Try a lower learning rate (--lr), a KL warm-up, or (VAE-GAN) the equilibrium rule."
+    )
+
+
+def summarize(stats: dict[str, torch.Tensor]) -> str:
+    return " ".join(f"{k.split('/')[-1] if k.startswith('loss/') else k}={v.item():.4g}" for k, v in stats.items() if k.startswith("loss/"))
+
+
+class ScalarMeans:
+    """Means of each logged scalar since the last log step: smoother curves, and a skip rate for 0/1 flags."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, torch.Tensor] = {}
+        self.counts: dict[str, int] = {}
+
+    def add(self, stats: dict[str, torch.Tensor]) -> None:
+        for k, v in stats.items():
+            self.sums[k] = self.sums.get(k, 0.0) + v.float()
+            self.counts[k] = self.counts.get(k, 0) + 1
+
+    def pop(self) -> dict[str, float]:
+        out = {k: (v / self.counts[k]).item() for k, v in self.sums.items()}
+        self.sums, self.counts = {}, {}
+        return out
+
+
+def log_scalars(writer: SummaryWriter, state: TrainState, stats: dict[str, float], images_per_sec: float) -> None:
+    for tag, value in stats.items():
+        writer.add_scalar(tag, value, state.step)
+    for name, opt in state.optimizers.items():
+        writer.add_scalar(f"lr/{name}", opt.param_groups[0]["lr"], state.step)
+    if images_per_sec:
+        writer.add_scalar("perf/images_per_sec", images_per_sec, state.step)
+    writer.add_scalar("perf/epoch", state.step / state.batches.steps_per_epoch, state.step)
+
+
+def save_with_heldout(state: TrainState, run_dir: Path, writer: SummaryWriter, test_data: ImageDataset) -> None:
+    """Score the held-out split, log it, and write latest.pt (atomically) with the scores inside."""
+    record: dict = {"step": state.step, "wall_seconds": round(state.wall_seconds, 3)}
+    if state.cfg.eval_batches:
+        record.update(heldout_losses(state.nets, test_data.images, state.cfg, state.cfg.eval_batches))
+    for tag, value in record.items():
+        if tag.startswith("test/"):
+            writer.add_scalar(tag, value, state.step)
+    state.extra["last_eval"] = record
+    save_checkpoint(state.checkpoint_payload(), checkpoint_path(run_dir, "latest"))
+    with open(run_dir / "metrics.jsonl", "a") as f:  # one line per evaluation; readers keep the last line per step
+        f.write(json.dumps(record) + "\n")
+
+
+def write_run_header(writer: SummaryWriter, cfg: TrainConfig) -> None:
+    """The config as text, and as TensorBoard hparams so runs can be compared side by side."""
+    writer.add_text("config", "```\n" + cfg.to_json() + "\n```", 0)
+    flat = {}
+
+    def flatten(prefix: str, d: dict) -> None:
+        for k, v in d.items():
+            if isinstance(v, dict):
+                flatten(f"{prefix}{k}.", v)
+            elif isinstance(v, (int, float, str, bool)):
+                flat[prefix + k] = v
+            elif isinstance(v, (list, tuple)):
+                flat[prefix + k] = str(v)
+
+    flatten("", cfg.to_dict())
+    for summary in hparams(flat, {"test/neg_elbo": None, "test/pixel_mse": None}):
+        writer.file_writer.add_summary(summary)
+
+
+__all__ = ["train", "resume", "NonFiniteLossError", "CheckpointError", "validate_config"]

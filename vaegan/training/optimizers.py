@@ -1,0 +1,22 @@
+"""Optimizer and learning-rate schedule from an OptimConfig."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import torch
+
+from vaegan.config import OptimConfig
+
+
+def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: OptimConfig) -> torch.optim.Optimizer:
+    if cfg.name == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
+    if cfg.name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=cfg.lr, alpha=cfg.alpha, weight_decay=cfg.weight_decay)
+    raise ValueError(f"unknown optimizer {cfg.name!r}; use 'adam' or 'rmsprop'")
+
+
+def build_scheduler(optimizer: torch.optim.Optimizer, cfg: OptimConfig) -> torch.optim.lr_scheduler.LRScheduler:
+    """Stepped once per epoch by the loop."""
+    return torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=cfg.lr_decay_per_epoch)

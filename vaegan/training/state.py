@@ -1,0 +1,84 @@
+"""Everything that changes while a run trains, and its round trip through a checkpoint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from vaegan.config import TrainConfig
+from vaegan.data import BatchIterator
+from vaegan.models import Decoder, Discriminator, Encoder
+from vaegan.training.checkpoint import CheckpointError, load_state_into
+from vaegan.training.optimizers import build_optimizer, build_scheduler
+
+NETWORKS = {"encoder": Encoder, "decoder": Decoder, "discriminator": Discriminator}
+
+
+@dataclass
+class TrainState:
+    cfg: TrainConfig  # with cfg.model resolved
+    nets: dict[str, nn.Module]
+    optimizers: dict[str, torch.optim.Optimizer]
+    schedulers: dict[str, torch.optim.lr_scheduler.LRScheduler]
+    noise: torch.Generator  # all sampling noise of training (reparameterisation, prior z), so resume replays it
+    batches: BatchIterator
+    step: int = 0
+    wall_seconds: float = 0.0  # training time summed over all sessions of this run
+    extra: dict = field(default_factory=dict)  # small bookkeeping saved with the state, e.g. the best FID
+
+    def checkpoint_payload(self) -> dict:
+        return {
+            "kind": self.cfg.kind,
+            "config": self.cfg.to_dict(),
+            "step": self.step,
+            "wall_seconds": self.wall_seconds,
+            "nets": {k: v.state_dict() for k, v in self.nets.items()},
+            "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
+            "schedulers": {k: v.state_dict() for k, v in self.schedulers.items()},
+            "rng": {"noise": self.noise.get_state()},
+            "batches": self.batches.state_dict(),
+            "extra": self.extra,
+        }
+
+    def restore(self, ckpt: dict, path: str | Path) -> None:
+        """Continue from a checkpoint of the same run; any part that does not fit is a CheckpointError."""
+        if ckpt.get("kind") != self.cfg.kind:
+            raise CheckpointError(f"checkpoint {path} is of a {ckpt.get('kind')} run, this is a {self.cfg.kind} run")
+        for group in ("nets", "optimizers", "schedulers"):
+            mine, saved = getattr(self, group), ckpt[group]
+            if set(mine) != set(saved):
+                raise CheckpointError(f"checkpoint {path} holds {group} {sorted(saved)}, this run has {sorted(mine)}")
+            for name, obj in mine.items():
+                load_state_into(obj, saved[name], f"{group[:-1]} '{name}'", path)
+        self.noise.set_state(ckpt["rng"]["noise"])
+        try:
+            self.batches.load_state_dict(ckpt["batches"])
+        except ValueError as e:
+            raise CheckpointError(f"checkpoint {path}: its data order does not fit this dataset: {e}") from e
+        self.step = ckpt["step"]
+        self.wall_seconds = ckpt["wall_seconds"]
+        self.extra = ckpt["extra"]
+
+
+def build_networks(cfg: TrainConfig, names: tuple[str, ...]) -> dict[str, nn.Module]:
+    """Networks initialised from cfg.seed alone, without touching the global RNG the caller may rely on."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        return {name: NETWORKS[name](cfg.model).to(cfg.device) for name in names}
+
+
+def build_state(cfg: TrainConfig, optimizer_groups: dict[str, tuple[str, ...]], train_images: torch.Tensor) -> TrainState:
+    """optimizer_groups: optimizer name -> the networks it updates, e.g. {"vae": ("encoder", "decoder")}."""
+    names = tuple(dict.fromkeys(n for group in optimizer_groups.values() for n in group))
+    nets = build_networks(cfg, names)
+    optimizers = {
+        opt: build_optimizer([p for n in group for p in nets[n].parameters()], cfg.optim)
+        for opt, group in optimizer_groups.items()
+    }
+    schedulers = {opt: build_scheduler(o, cfg.optim) for opt, o in optimizers.items()}
+    noise = torch.Generator(device=cfg.device).manual_seed(cfg.seed + 1)
+    batches = BatchIterator(train_images, cfg.batch_size, seed=cfg.seed)
+    return TrainState(cfg, nets, optimizers, schedulers, noise, batches)

@@ -1,0 +1,32 @@
+"""One optimizer step of the pure VAE: encoder and decoder descend the negative ELBO together."""
+
+from __future__ import annotations
+
+import torch
+
+from vaegan.losses.vae import reparameterize, vae_loss
+from vaegan.training.gradients import grad_norm
+from vaegan.training.state import TrainState
+
+OPTIMIZER_GROUPS = {"vae": ("encoder", "decoder")}
+
+
+def vae_train_step(state: TrainState, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """x: (B, C, H, W) in [-1, 1]. Returns detached 0-d tensors to log (the loop decides when to sync them)."""
+    enc, dec, opt = state.nets["encoder"], state.nets["decoder"], state.optimizers["vae"]
+    mu, logvar = enc(x)
+    z = reparameterize(mu, logvar, state.noise)
+    loss = vae_loss(x, dec.preactivation(z), mu, logvar, state.cfg.vae, state.step)
+    opt.zero_grad(set_to_none=True)
+    loss.total.backward()
+    stats = {"grad_norm/encoder": grad_norm(enc), "grad_norm/decoder": grad_norm(dec)}
+    opt.step()
+    return {
+        "loss/total": loss.total.detach(),
+        "loss/recon": loss.recon.detach(),
+        "loss/kl": loss.kl.detach(),
+        "kl/weight": torch.tensor(loss.kl_weight),
+        "kl/active_dims": (loss.kl_per_dim.detach() > 0.01).sum().float(),
+        "kl/max_dim": loss.kl_per_dim.detach().max(),
+        **stats,
+    }

@@ -1,0 +1,90 @@
+"""One VAE-GAN update: three phases (encoder, decoder, discriminator), each with its own loss and optimizer.
+
+All three gradients are taken at the same parameters from one forward pass (as in Algorithm 1), each with
+torch.autograd.grad of that network's own loss with respect to that network's parameters only. Nothing
+accumulates into a shared .grad, so no gradient can leak from one network's loss into another network, and
+no optimizer steps before every gradient is taken (which would change the graph under the later ones).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from vaegan.config import VAEGANLossConfig
+from vaegan.losses.vaegan import vaegan_losses
+from vaegan.training.state import TrainState
+
+OPTIMIZER_GROUPS = {"encoder": ("encoder",), "decoder": ("decoder",), "discriminator": ("discriminator",)}
+
+
+def gradients(loss: torch.Tensor, net: nn.Module) -> list[torch.Tensor]:
+    params = [p for p in net.parameters() if p.requires_grad]
+    return list(torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True))
+
+
+def apply_gradients(net: nn.Module, grads: list[torch.Tensor | None], optimizer: torch.optim.Optimizer) -> torch.Tensor:
+    """Set .grad from `grads`, step, and return the gradient norm."""
+    params = [p for p in net.parameters() if p.requires_grad]
+    for p, g in zip(params, grads):
+        p.grad = torch.zeros_like(p) if g is None else g
+    norm = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in params]))
+    optimizer.step()
+    return norm
+
+
+def equilibrium_decisions(dis_real: torch.Tensor, dis_fake: torch.Tensor, cfg: VAEGANLossConfig) -> tuple[bool, bool]:
+    """The balancing rule of Larsen et al.'s code: (train discriminator, train decoder).
+
+    A discriminator whose real or fake cross-entropy is already below equilibrium - margin is too good: skip it.
+    A decoder facing a discriminator whose cross-entropy rises above equilibrium + margin gives no useful
+    adversarial signal: skip it. If both would be skipped, train both.
+    """
+    if not cfg.equilibrium:
+        return True, True
+    low, high = cfg.equilibrium_value - cfg.equilibrium_margin, cfg.equilibrium_value + cfg.equilibrium_margin
+    train_dis = not (dis_real.item() < low or dis_fake.item() < low)
+    train_dec = not (dis_real.item() > high or dis_fake.item() > high)
+    if not (train_dis or train_dec):
+        return True, True
+    return train_dis, train_dec
+
+
+def adaptive_gamma(feature_loss: torch.Tensor, adversarial_loss: torch.Tensor, decoder: nn.Module, gamma: float) -> torch.Tensor:
+    """gamma * |grad adversarial| / |grad feature| at the decoder's last layer: the two terms then pull the output
+    layer equally hard (times gamma), whatever scale the Dis_l features drift to."""
+    last = decoder.to_image.weight
+    g_feat = torch.autograd.grad(feature_loss, last, retain_graph=True)[0].norm()
+    g_adv = torch.autograd.grad(adversarial_loss, last, retain_graph=True)[0].norm()
+    return (gamma * g_adv / (g_feat + 1e-8)).clamp(max=1e4).detach()
+
+
+def vaegan_train_step(state: TrainState, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """x: (B, C, H, W) in [-1, 1]. Returns detached 0-d tensors to log."""
+    cfg = state.cfg.vaegan
+    enc, dec, dis = state.nets["encoder"], state.nets["decoder"], state.nets["discriminator"]
+    losses = vaegan_losses(state.nets, x, state.noise, cfg, state.cfg.vae, state.step)
+    train_dis, train_dec = equilibrium_decisions(losses.stats["loss/dis_real"], losses.stats["loss/dis_fake"], cfg)
+
+    gamma = adaptive_gamma(losses.decoder_feature, losses.decoder_adversarial, dec, cfg.gamma) \
+        if cfg.adaptive_gamma else torch.tensor(cfg.gamma)
+    decoder_loss = gamma * losses.decoder_feature + losses.decoder_adversarial
+
+    # Encoder phase: L_prior + L_llike only; L_GAN is not part of its loss, so none of it can reach the encoder.
+    enc_grads = gradients(losses.encoder, enc)
+    # Decoder phase: gamma * L_llike + its adversarial loss, with respect to the decoder's parameters only.
+    dec_grads = gradients(decoder_loss, dec) if train_dec else None
+    # Discriminator phase: its cross-entropy only, never L_llike.
+    dis_grads = gradients(losses.discriminator, dis) if train_dis else None
+
+    stats = dict(losses.stats)
+    stats["grad_norm/encoder"] = apply_gradients(enc, enc_grads, state.optimizers["encoder"])
+    if dec_grads is not None:
+        stats["grad_norm/decoder"] = apply_gradients(dec, dec_grads, state.optimizers["decoder"])
+    if dis_grads is not None:
+        stats["grad_norm/discriminator"] = apply_gradients(dis, dis_grads, state.optimizers["discriminator"])
+    stats["loss/decoder"] = decoder_loss.detach()
+    stats["stabiliser/gamma"] = gamma
+    stats["stabiliser/dis_skipped"] = torch.tensor(float(not train_dis))
+    stats["stabiliser/dec_skipped"] = torch.tensor(float(not train_dec))
+    return stats
