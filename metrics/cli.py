@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import torch
@@ -24,12 +25,19 @@ EXIT_USAGE = 2
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     args = build_parser().parse_args(argv)
-    try:
-        return args.run(args)
-    except (ValueError, OSError, RuntimeError) as error:
-        # Every error the package raises on purpose subclasses one of these and names its fix; no traceback.
-        print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
-        return EXIT_USAGE
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            return args.run(args)
+        except (ValueError, OSError, RuntimeError) as error:
+            # Every error the package raises on purpose subclasses one of these and names its fix; no traceback.
+            print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
+            return EXIT_USAGE
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings (few samples, foreign weights) as one line for the user, without source locations."""
+    print(f"warning: {message}", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,7 +82,7 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _make_extractor(args: argparse.Namespace):
+def _make_extractor(args: argparse.Namespace) -> extractors.FeatureExtractor:
     weights = {"inception": args.inception_weights, "domain": args.domain_weights}.get(args.extractor)
     return extractors.get_extractor(args.extractor, weights_path=weights, device=args.device)
 
@@ -129,7 +137,7 @@ def _run_stats(args: argparse.Namespace) -> int:
     return 0
 
 
-def _statistics(images: torch.Tensor, extractor, args: argparse.Namespace, dataset_id: str) -> FeatureStats:
+def _statistics(images: torch.Tensor, extractor: extractors.FeatureExtractor, args: argparse.Namespace, dataset_id: str) -> FeatureStats:
     features = extractor.features(images, batch_size=args.batch_size)
     return FeatureStats.from_features(features, extractor_id=extractor.id, dataset_id=dataset_id)
 

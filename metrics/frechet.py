@@ -69,7 +69,7 @@ def frechet_distance(
 
     mu*: (D,), sigma*: (D, D) symmetric positive semi-definite; computed in float64 -> float >= 0.
     eps: relative tolerance for round-off. Negative eigenvalues down to -eps * (largest eigenvalue) are
-    round-off and clipped to zero; more negative ones mean a matrix is not a covariance and raise FeatureError.
+    round-off and set to zero; more negative ones mean a matrix is not a covariance and raise FeatureError.
     Unlike pytorch-fid's eps it is never added to the diagonal, so it does not change the result.
     """
     mu1, sigma1 = _check_gaussian(mu1, sigma1, "first")

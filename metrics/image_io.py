@@ -59,13 +59,14 @@ def load_images_or_stats(path: str | os.PathLike) -> torch.Tensor | FeatureStats
         raise InputError(f"{path} does not exist; give an image folder, a .npy/.npz of images or a statistics .npz")
     if path.is_dir():
         return _load_folder(path)
-    if path.suffix == ".npy":
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
         try:
             array = np.load(path, allow_pickle=False)
         except (OSError, ValueError, EOFError) as error:
             raise InputError(f"cannot read {path} as a .npy array ({error})") from error
         return array_to_images(array, str(path))
-    if path.suffix == ".npz":
+    if suffix == ".npz":
         return _load_npz(path)
     raise InputError(f"{path}: unsupported input; give an image folder, a .npy or an .npz file")
 

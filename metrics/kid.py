@@ -6,6 +6,8 @@ one distribution; averaging over random subsets bounds the O(n^2) cost and gives
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from metrics.frechet import FeatureError, check_features
@@ -13,7 +15,8 @@ from metrics.frechet import FeatureError, check_features
 
 def polynomial_kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """k(x, y) = (x . y / d + 1)^3. x: (n, d), y: (m, d) float64 -> (n, m) float64."""
-    return (x @ y.T / x.shape[1] + 1.0) ** 3
+    base = x @ y.T / x.shape[1] + 1.0
+    return base * base * base  # much faster than base ** 3, which numpy evaluates with pow()
 
 
 def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
@@ -37,7 +40,8 @@ def kernel_inception_distance(
     """KID between two feature sets: mean and standard deviation of mmd2_unbiased over random subsets.
 
     feats_a: (Na, D), feats_b: (Nb, D) finite floats. Each subset draws min(subset_size, Na, Nb) rows of
-    each set without replacement, with a generator seeded by seed (reproducible).
+    each set without replacement, with a generator seeded by seed (reproducible). Warns when a set is smaller
+    than subset_size: the subsets then overlap heavily and the standard deviation understates the uncertainty.
     """
     a = check_features(feats_a, "first feature set")
     b = check_features(feats_b, "second feature set")
@@ -50,6 +54,12 @@ def kernel_inception_distance(
     m = min(subset_size, a.shape[0], b.shape[0])
     if m < 2:
         raise FeatureError(f"KID needs at least 2 samples per set and subset_size >= 2, got subsets of {m}")
+    if m < subset_size:
+        warnings.warn(
+            f"KID subsets of {m} instead of {subset_size}: only {min(a.shape[0], b.shape[0])} samples in the smaller "
+            "set, so subsets overlap and the reported std understates the uncertainty; use more samples",
+            stacklevel=2,
+        )
     rng = np.random.default_rng(seed)
     values = np.array(
         [

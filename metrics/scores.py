@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from metrics.extractors import FeatureExtractor
 from metrics.frechet import check_features, frechet_distance
 from metrics.image_io import check_images
 from metrics.kid import kernel_inception_distance
@@ -14,7 +15,7 @@ from metrics.stats import FeatureStats, StaleStatisticsError
 def score_samples(
     fake: torch.Tensor,
     real: torch.Tensor | FeatureStats,
-    extractor,
+    extractor: FeatureExtractor,
     *,
     kid: bool = True,
     real_images_for_sharpness: torch.Tensor | None = None,
@@ -23,9 +24,10 @@ def score_samples(
     """Score generated images against real images or precomputed real statistics.
 
     fake: uint8 (N, C, H, W) generated images. real: uint8 (M, C, H, W) real images, or FeatureStats made by
-    the same extractor (else StaleStatisticsError). extractor: a metrics.extractors.FeatureExtractor.
+    the same extractor (else StaleStatisticsError).
     kid: also compute KID (only possible with real images; None otherwise). Sharpness ratios are added
     when real images are at hand: real_images_for_sharpness, or real itself when it is images.
+    batch_size: images per extractor forward pass.
     Returns {"fid", "kid", "kid_std", "n_fake", "n_real", "extractor", "extractor_sha256"} plus
     {"laplacian_ratio", "high_freq_ratio"} when sharpness was measured.
     """

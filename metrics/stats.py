@@ -17,6 +17,7 @@ from typing import IO, Callable
 import numpy as np
 import torch
 
+from metrics.extractors import FeatureExtractor
 from metrics.frechet import check_features, feature_statistics
 
 STATS_KEYS = ("mu", "sigma", "n", "extractor_id", "dataset_id")
@@ -111,14 +112,14 @@ class FeatureStats:
 
 def cached_statistics(
     cache_path: str | os.PathLike,
-    extractor,
+    extractor: FeatureExtractor,
     dataset_id: str,
     images_fn: Callable[[], torch.Tensor],
     batch_size: int = 200,
 ) -> FeatureStats:
     """Statistics of images_fn() under extractor, computed once and stored at cache_path.
 
-    extractor: a metrics.extractors.FeatureExtractor; images_fn: () -> uint8 (N, C, H, W), only called on a miss.
+    images_fn: () -> uint8 (N, C, H, W), only called on a miss.
     A cache written with another extractor id or dataset id raises StaleStatisticsError.
     """
     cache_path = Path(cache_path)

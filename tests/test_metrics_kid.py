@@ -26,7 +26,7 @@ def test_matches_plain_loop_reference():
     expected = reference_mmd2(x, y)
     assert mmd2_unbiased(x, y) == pytest.approx(expected, rel=1e-10)
     # A subset as large as the sets is a permutation of all rows: every subset gives the same value.
-    mean, std = kernel_inception_distance(x, y, num_subsets=5, subset_size=100)
+    mean, std = kernel_inception_distance(x, y, num_subsets=5, subset_size=15)
     assert mean == pytest.approx(expected, rel=1e-10)
     assert std == pytest.approx(0.0, abs=1e-12)
 
@@ -66,4 +66,10 @@ def test_rejects_bad_input():
     with pytest.raises(FeatureError, match="NaN"):
         kernel_inception_distance(a, bad)
     with pytest.raises(FeatureError, match="at least 2 samples"):
-        kernel_inception_distance(a, a[:1])
+        kernel_inception_distance(a, a[:1], subset_size=1)
+
+
+def test_warns_when_sets_are_smaller_than_the_subsets():
+    rng = np.random.default_rng(5)
+    with pytest.warns(UserWarning, match="subsets of 40 instead of 1000.*understates"):
+        kernel_inception_distance(rng.normal(size=(40, 4)), rng.normal(size=(50, 4)), num_subsets=3)

@@ -108,6 +108,11 @@ class TrainConfig:
     checkpoint_every: int = 500  # steps between checkpoints (one is always written at the end)
     progress_seconds: float = 10.0  # seconds between progress lines
     eval_batches: int = 20  # test batches for the held-out loss at each checkpoint; 0: none
+    # FID during training: every fid_every steps (0: off), `fid_samples` prior samples are scored against the
+    # test split with the `fid_extractor` of metrics/; the best checkpoint by that FID is kept as best.pt.
+    fid_every: int = 1000
+    fid_samples: int = 2000
+    fid_extractor: str = "domain"
     init_from: str | None = None  # a VAE run folder whose encoder/decoder start this run
 
     def to_dict(self) -> dict:

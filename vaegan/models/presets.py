@@ -16,9 +16,11 @@ PRESETS: dict[str, ModelConfig] = {
         dis_fc=512, dis_feature_layer=4,
     ),
     # 28 -> 14 -> 7 -> 4 in the encoder; decoder starts at 7x7. Dis_l = 4th conv (128 x 4 x 4).
+    # The decoder's last layers are kept narrow: at 28x28 a 5x5 transposed conv costs C_in*C_out*25*784
+    # multiply-adds per image, and the decoder runs three times per VAE-GAN step on a 2-core CPU.
     "small28": ModelConfig(
         image_size=28, channels=1, latent_dim=32, enc_channels=(32, 64, 128), enc_fc=512,
-        dec_base_channels=128, dec_channels=(64, 32), dis_first_channels=32, dis_channels=(64, 128, 128),
+        dec_base_channels=128, dec_channels=(32, 16), dis_first_channels=32, dis_channels=(64, 128, 128),
         dis_fc=256, dis_feature_layer=4,
     ),
     # 32 -> 16 -> 8 -> 4; decoder starts at 4x4.

@@ -142,7 +142,10 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
                         cfg.batch_size, cfg.progress_seconds, out)
     saved_step = state.step
     means = ScalarMeans()
+    rate = Rate(state.step, cfg.batch_size)
     session_start, wall_at_start = time.monotonic(), state.wall_seconds
+    status = "interrupted"
+    write_status(run_dir, "running", state)
     try:
         with stop_on_signals() as stop:
             while budget_left():
@@ -156,7 +159,7 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
                     for scheduler in state.schedulers.values():
                         scheduler.step()
                 if state.step % cfg.log_every == 0:
-                    log_scalars(writer, state, means.pop(), progress.images_per_sec)
+                    log_scalars(writer, state, means.pop(), rate.images_per_sec(state.step))
                 if state.step % cfg.image_every == 0:
                     log_visuals(writer, state.nets, fixed, state.step, run_dir / "samples")
                 if state.step % cfg.checkpoint_every == 0:
@@ -166,14 +169,28 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
                 if stop.requested:
                     print(f"{stop.signal_name}: saving a checkpoint at step {state.step} before stopping", file=out, flush=True)
                     break
+            else:
+                status = "finished"
         if saved_step != state.step:
             save_with_heldout(state, run_dir, writer, test_data)
         if state.step % cfg.image_every != 0:
             log_visuals(writer, state.nets, fixed, state.step, run_dir / "samples")
         progress.update(state.step, summarize(stats) if state.step else "", force=True)
+    except NonFiniteLossError as e:
+        status = "diverged"
+        write_status(run_dir, status, state, str(e))
+        raise
     finally:
         writer.close()
+        if status != "diverged":
+            write_status(run_dir, status, state)
     return run_dir
+
+
+def write_status(run_dir: Path, status: str, state: TrainState, message: str = "") -> None:
+    """status.json: running | finished | interrupted (Ctrl-C, SIGTERM, a crash) | diverged (NaN/inf loss)."""
+    record = {"status": status, "step": state.step, "wall_seconds": round(state.wall_seconds, 3), "message": message}
+    atomic_write_text(run_dir / "status.json", json.dumps(record, indent=2))
 
 
 def check_finite(stats: dict[str, torch.Tensor], step: int, run_dir: Path, saved_step: int) -> None:
@@ -190,6 +207,19 @@ def check_finite(stats: dict[str, torch.Tensor], step: int, run_dir: Path, saved
 
 def summarize(stats: dict[str, torch.Tensor]) -> str:
     return " ".join(f"{k.split('/')[-1] if k.startswith('loss/') else k}={v.item():.4g}" for k, v in stats.items() if k.startswith("loss/"))
+
+
+class Rate:
+    """Training images per second between two calls."""
+
+    def __init__(self, step: int, batch_size: int) -> None:
+        self.step, self.time, self.batch_size = step, time.monotonic(), batch_size
+
+    def images_per_sec(self, step: int) -> float:
+        now = time.monotonic()
+        rate = (step - self.step) * self.batch_size / max(now - self.time, 1e-9)
+        self.step, self.time = step, now
+        return rate
 
 
 class ScalarMeans:
@@ -215,8 +245,7 @@ def log_scalars(writer: SummaryWriter, state: TrainState, stats: dict[str, float
         writer.add_scalar(tag, value, state.step)
     for name, opt in state.optimizers.items():
         writer.add_scalar(f"lr/{name}", opt.param_groups[0]["lr"], state.step)
-    if images_per_sec:
-        writer.add_scalar("perf/images_per_sec", images_per_sec, state.step)
+    writer.add_scalar("perf/images_per_sec", images_per_sec, state.step)
     writer.add_scalar("perf/epoch", state.step / state.batches.steps_per_epoch, state.step)
 
 

@@ -1,0 +1,191 @@
+"""The training loop on real Fashion-MNIST: loss goes down, exact resume, checkpoints, NaN, signals, TensorBoard."""
+
+import dataclasses
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from vaegan.config import TrainConfig
+from vaegan.training import vae_step
+from vaegan.training.checkpoint import CheckpointError, checkpoint_path, load_checkpoint
+from vaegan.training.loop import NonFiniteLossError, resume, train
+from vaegan.training.methods import METHODS, Method
+from vaegan.trained_run import load_trained_run
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def weights(run_dir) -> dict[str, dict[str, torch.Tensor]]:
+    return load_checkpoint(checkpoint_path(run_dir))["nets"]
+
+
+def test_vae_loss_goes_down_on_real_data(tiny_config):
+    run = train(tiny_config(steps=120, limit=4096, batch_size=64, checkpoint_every=60, log_every=10, image_every=1000))
+    steps = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    acc = EventAccumulator(str(run / "tensorboard"))
+    acc.Reload()
+    losses = [e.value for e in acc.Scalars("loss/total")]
+    assert losses[-1] < 0.75 * losses[0]
+    # held-out negative ELBO (nats per image) falls too, between the two checkpoints
+    assert steps[-1]["test/neg_elbo"] < steps[0]["test/neg_elbo"]
+
+
+def test_resume_is_bit_exact(tiny_config):
+    straight = train(tiny_config(steps=6, run_name="straight"))
+    half = train(tiny_config(steps=3, run_name="half"))
+    resume(half, {"steps": 6})
+    a, b = weights(straight), weights(half)
+    for net in a:
+        for key in a[net]:
+            assert torch.equal(a[net][key], b[net][key]), f"{net}.{key} differs after resume"
+    assert load_checkpoint(checkpoint_path(half))["step"] == 6
+
+
+def test_resume_is_bit_exact_for_the_vaegan(tiny_config):
+    straight = train(tiny_config("vaegan", steps=4, run_name="straight"))
+    half = train(tiny_config("vaegan", steps=2, run_name="half"))
+    resume(half, {"steps": 4})
+    a, b = weights(straight), weights(half)
+    assert set(a) == {"encoder", "decoder", "discriminator"}
+    assert all(torch.equal(a[n][k], b[n][k]) for n in a for k in a[n])
+
+
+def test_run_folders_never_collide_and_keep_the_config(tiny_config):
+    cfg = tiny_config(steps=1)
+    first, second = train(cfg), train(cfg)
+    assert first != second and first.name.startswith("00000-fashion_mnist-vae-b32-s0")
+    for run in (first, second):
+        saved = TrainConfig.load(run / "config.json")
+        assert saved.seed == cfg.seed and saved.kind == "vae"
+        ckpt_cfg = TrainConfig.from_dict(load_checkpoint(checkpoint_path(run))["config"])
+        assert ckpt_cfg.model is not None and ckpt_cfg.model.image_size == 28  # resolved architecture is saved
+        assert (run / "samples").is_dir()
+
+
+def test_config_round_trips_and_rejects_unknown_fields():
+    cfg = TrainConfig(kind="vaegan", seed=3)
+    assert TrainConfig.from_dict(json.loads(cfg.to_json())) == cfg
+    with pytest.raises(ValueError, match="unknown TrainConfig field"):
+        TrainConfig.from_dict({"sed": 1})
+
+
+def test_tensorboard_has_every_tag(tiny_config):
+    run = train(tiny_config(steps=6))
+    acc = EventAccumulator(str(run / "tensorboard"), size_guidance={"images": 0, "histograms": 0})
+    acc.Reload()
+    tags = acc.Tags()
+    for tag in ("loss/total", "loss/recon", "loss/kl", "kl/active_dims", "kl/max_dim", "kl/weight", "lr/vae",
+                "grad_norm/encoder", "grad_norm/decoder", "perf/images_per_sec", "test/neg_elbo", "test/pixel_mse"):
+        assert tag in tags["scalars"], tag
+    for tag in ("images/input_vs_reconstruction", "images/prior_samples", "images/interpolation"):
+        assert tag in tags["images"], tag
+    assert {"latent/mu", "latent/logvar"} <= set(tags["histograms"])
+    assert acc.PluginTagToContent("hparams")  # the run's hyperparameters
+
+
+def test_corrupt_or_mismatched_checkpoints_are_clear_errors(tiny_config, tmp_path):
+    run = train(tiny_config(steps=3))
+    path = checkpoint_path(run)
+    good = path.read_bytes()
+    path.write_bytes(good[: len(good) // 2])
+    with pytest.raises(CheckpointError, match="corrupt or truncated") as e:
+        resume(run)
+    assert str(path) in str(e.value)
+    path.write_text("not a checkpoint")
+    with pytest.raises(CheckpointError, match=str(path)):
+        load_trained_run(run)
+    path.write_bytes(good)
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        resume(tmp_path / "nowhere")
+    # the same checkpoint loaded into another architecture
+    ckpt = load_checkpoint(path)
+    ckpt["config"]["model"]["latent_dim"] = 8
+    torch.save(ckpt, path)
+    with pytest.raises(CheckpointError, match="does not match"):
+        load_trained_run(run)
+
+
+def test_a_crash_while_saving_keeps_the_good_checkpoint(tiny_config, monkeypatch):
+    run = train(tiny_config(steps=3))
+    path = checkpoint_path(run)
+    good = path.read_bytes()
+
+    def crash(obj, f, *args, **kwargs):
+        f.write(b"half a checkpoint")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", crash)
+    with pytest.raises(OSError, match="disk full"):
+        resume(run, {"steps": 6})
+    assert path.read_bytes() == good
+    assert [p.name for p in path.parent.iterdir()] == ["latest.pt"]  # no temp file left behind
+
+
+def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tiny_config, monkeypatch):
+    def poisoned_step(state, x):
+        stats = vae_step.vae_train_step(state, x)
+        if state.step == 4:  # weights turn NaN after the 5th update: the 6th loss is NaN
+            with torch.no_grad():
+                next(state.nets["decoder"].parameters()).fill_(float("nan"))
+        return stats
+
+    monkeypatch.setitem(METHODS, "vae", Method(vae_step.OPTIMIZER_GROUPS, poisoned_step))
+    with pytest.raises(NonFiniteLossError, match="diverged at step 6") as e:
+        train(tiny_config(steps=20, checkpoint_every=2))
+    assert "step 4" in str(e.value)
+    run = next((Path(tiny_config().runs_dir)).iterdir())
+    ckpt = load_checkpoint(checkpoint_path(run))
+    assert ckpt["step"] == 4
+    assert all(torch.isfinite(t).all() for sd in ckpt["nets"].values() for t in sd.values() if t.is_floating_point())
+
+
+def test_ctrl_c_saves_a_checkpoint_and_resume_continues(tiny_config, tmp_path):
+    runs = tmp_path / "cli-runs"
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "scripts/train_vae.py"), "--limit", "512", "--steps", "100000", "--runs-dir", str(runs),
+         "--batch-size", "32", "--progress-seconds", "0.2", "--checkpoint-every", "100000"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith("step "):
+            break
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, "".join(lines) + out
+    assert "SIGINT: saving a checkpoint" in out
+    run = next(runs.iterdir())
+    step = load_checkpoint(checkpoint_path(run))["step"]
+    assert 0 < step < 100000
+    resume(run, {"steps": step + 2})
+    assert load_checkpoint(checkpoint_path(run))["step"] == step + 2
+
+
+def test_cli_errors_are_one_clear_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(REPO / "scripts/train_vae.py"), "--dataset", "mnist", "--data-root", str(tmp_path)],
+        capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: mnist (train) not found") and "--download" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_sample_script_writes_grids_and_arrays(tiny_config, tmp_path):
+    run = train(tiny_config("vaegan", steps=2))
+    out = tmp_path / "samples"
+    subprocess.run([sys.executable, str(REPO / "scripts/sample.py"), str(run), "-n", "12", "--out", str(out)], check=True)
+    import numpy as np
+
+    prior = np.load(out / "prior.npy")
+    assert prior.shape == (12, 1, 28, 28) and prior.dtype == np.uint8
+    assert np.load(out / "interpolations.npy").shape == (80, 1, 28, 28)
+    assert all((out / f"{n}.png").stat().st_size > 0 for n in ("prior", "reconstructions", "interpolations"))
