@@ -189,3 +189,18 @@ def test_sample_script_writes_grids_and_arrays(tiny_config, tmp_path):
     assert prior.shape == (12, 1, 28, 28) and prior.dtype == np.uint8
     assert np.load(out / "interpolations.npy").shape == (80, 1, 28, 28)
     assert all((out / f"{n}.png").stat().st_size > 0 for n in ("prior", "reconstructions", "interpolations"))
+
+
+def test_fid_during_training_is_logged_and_keeps_the_best_checkpoint(tiny_config):
+    run = train(tiny_config(steps=6, fid_every=2, fid_samples=200))
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    fids = [r for r in records if "fid/domain" in r]
+    assert [r["step"] for r in fids] == [2, 4, 6]
+    assert all(r["fid/domain"] > 0 and r["sharpness/laplacian_ratio"] > 0 for r in fids)
+    best = min(fids, key=lambda r: r["fid/domain"])
+    best_ckpt = load_checkpoint(checkpoint_path(run, "best"))
+    assert best_ckpt["step"] == best["step"]
+    assert best_ckpt["extra"]["best_fid"]["value"] == pytest.approx(best["fid/domain"])
+    acc = EventAccumulator(str(run / "tensorboard"))
+    acc.Reload()
+    assert [e.step for e in acc.Scalars("fid/domain")] == [2, 4, 6]

@@ -83,6 +83,9 @@ def build_parser(kind: str) -> argparse.ArgumentParser:
     g.add_argument("--image-every", type=positive_int, default=d.image_every)
     g.add_argument("--checkpoint-every", type=positive_int, default=d.checkpoint_every)
     g.add_argument("--progress-seconds", type=positive_float, default=d.progress_seconds)
+    g.add_argument("--fid-every", type=int, default=d.fid_every, help="steps between FIDs of prior samples; 0: off")
+    g.add_argument("--fid-samples", type=positive_int, default=d.fid_samples)
+    g.add_argument("--fid-extractor", default=d.fid_extractor, choices=["domain", "inception"])
     g.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its latest checkpoint "
                    "(its saved config is used; only --epochs/--steps/--minutes given here change it)")
     g.add_argument("--dry-run", action="store_true", help="print the resolved config and stop")
@@ -118,6 +121,7 @@ def config_from_args(args: argparse.Namespace, kind: str) -> TrainConfig:
         seed=args.seed, device=args.device, runs_dir=args.runs_dir, run_name=args.name,
         log_every=args.log_every, image_every=args.image_every, checkpoint_every=args.checkpoint_every,
         progress_seconds=args.progress_seconds,
+        fid_every=args.fid_every, fid_samples=args.fid_samples, fid_extractor=args.fid_extractor,
     )
     if kind == "vaegan":
         cfg = dataclasses.replace(

@@ -23,6 +23,7 @@ from vaegan.config import TrainConfig
 from vaegan.data import ImageDataset, load_dataset, to_model_range
 from vaegan.models import resolve_model_config
 from vaegan.training.checkpoint import CheckpointError, checkpoint_path, load_checkpoint, load_state_into, save_checkpoint
+from vaegan.training.fid_monitor import FIDMonitor, fid_monitor_for
 from vaegan.training.heldout import heldout_losses
 from vaegan.training.methods import METHODS
 from vaegan.training.progress import Progress
@@ -138,6 +139,7 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
     if state.step == 0:
         write_run_header(writer, cfg)
     fixed = fixed_inputs(test_data.images, cfg.model.latent_dim, cfg.seed)
+    fid_monitor = fid_monitor_for(cfg, test_data.images, out)
     progress = Progress(state.step, total_steps, None if seconds_budget is None else seconds_budget - state.wall_seconds,
                         cfg.batch_size, cfg.progress_seconds, out)
     saved_step = state.step
@@ -162,6 +164,8 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
                     log_scalars(writer, state, means.pop(), rate.images_per_sec(state.step))
                 if state.step % cfg.image_every == 0:
                     log_visuals(writer, state.nets, fixed, state.step, run_dir / "samples")
+                if fid_monitor and state.step % cfg.fid_every == 0:
+                    monitor_fid(state, run_dir, writer, fid_monitor, out)
                 if state.step % cfg.checkpoint_every == 0:
                     save_with_heldout(state, run_dir, writer, test_data)
                     saved_step = state.step
@@ -259,7 +263,28 @@ def save_with_heldout(state: TrainState, run_dir: Path, writer: SummaryWriter, t
             writer.add_scalar(tag, value, state.step)
     state.extra["last_eval"] = record
     save_checkpoint(state.checkpoint_payload(), checkpoint_path(run_dir, "latest"))
-    with open(run_dir / "metrics.jsonl", "a") as f:  # one line per evaluation; readers keep the last line per step
+    append_metrics(run_dir, record)
+
+
+def monitor_fid(state: TrainState, run_dir: Path, writer: SummaryWriter, monitor: FIDMonitor, out: TextIO) -> None:
+    """Score the fixed prior samples; a new best FID also becomes checkpoints/best.pt."""
+    record = {"step": state.step, "wall_seconds": round(state.wall_seconds, 3), **monitor(state.nets["decoder"])}
+    fid_key = next(k for k in record if k.startswith("fid/"))
+    for tag, value in record.items():
+        if "/" in tag:
+            writer.add_scalar(tag, value, state.step)
+    append_metrics(run_dir, record)
+    best = state.extra.get("best_fid")
+    if best is None or record[fid_key] < best["value"]:
+        state.extra["best_fid"] = {"value": record[fid_key], "step": state.step, "key": fid_key}
+        save_checkpoint(state.checkpoint_payload(), checkpoint_path(run_dir, "best"))
+    print(f"step {state.step}: {fid_key}={record[fid_key]:.3f} (best {state.extra['best_fid']['value']:.3f} at step "
+          f"{state.extra['best_fid']['step']}), sharpness ratio {record['sharpness/laplacian_ratio']:.3f}", file=out, flush=True)
+
+
+def append_metrics(run_dir: Path, record: dict) -> None:
+    """One JSON line per evaluation in metrics.jsonl; after a resume a step may repeat: readers keep the last."""
+    with open(run_dir / "metrics.jsonl", "a") as f:
         f.write(json.dumps(record) + "\n")
 
 
@@ -278,7 +303,7 @@ def write_run_header(writer: SummaryWriter, cfg: TrainConfig) -> None:
                 flat[prefix + k] = str(v)
 
     flatten("", cfg.to_dict())
-    for summary in hparams(flat, {"test/neg_elbo": None, "test/pixel_mse": None}):
+    for summary in hparams(flat, {"test/neg_elbo": None, "test/pixel_mse": None, "fid/domain": None}):
         writer.file_writer.add_summary(summary)
 
 

@@ -1,0 +1,184 @@
+"""The VAE-GAN's rules, proved with gradients: who learns from what, with which sign."""
+
+import dataclasses
+import json
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from vaegan.config import TrainConfig, VAEGANLossConfig
+from vaegan.models import PRESETS
+from vaegan.training.state import build_state
+from vaegan.training.vaegan_step import OPTIMIZER_GROUPS, adaptive_gamma, equilibrium_decisions, vaegan_train_step
+from vaegan.losses.vaegan import vaegan_losses
+from vaegan.training.loop import train
+
+N_PIXELS = 28 * 28
+
+
+def make_state(gamma=1.0, lrs=None, **gan):
+    """A small28 VAE-GAN whose optimizers are plain SGD with the given learning rates (0: the step only stores .grad)."""
+    cfg = TrainConfig(kind="vaegan", model=PRESETS["small28"], vaegan=VAEGANLossConfig(gamma=gamma, **gan), seed=1)
+    state = build_state(cfg, OPTIMIZER_GROUPS, torch.zeros(64, 1, 28, 28, dtype=torch.uint8))
+    lrs = lrs or {}
+    state.optimizers = {name: torch.optim.SGD(state.nets[name].parameters(), lr=lrs.get(name, 0.0)) for name in OPTIMIZER_GROUPS}
+    return state
+
+
+def batch(seed=0, n=16):
+    g = torch.Generator().manual_seed(seed)
+    # Smooth blobs in [-1, 1], closer to images than white noise.
+    x = F.avg_pool2d(torch.rand(n, 1, 28, 28, generator=g), 5, 1, 2) * 4 - 2
+    return x.clamp(-1, 1)
+
+
+def reference_forward(state, x, noise_state):
+    """Algorithm 1 written out plainly and independently of vaegan/losses/vaegan.py."""
+    enc, dec, dis = state.nets["encoder"], state.nets["decoder"], state.nets["discriminator"]
+    g = torch.Generator().manual_seed(0)
+    g.set_state(noise_state)
+    mu, logvar = enc(x)
+    prior = 0.5 * (mu**2 + logvar.exp() - 1 - logvar).sum(1).mean() / N_PIXELS
+    x_rec = dec(mu + (0.5 * logvar).exp() * torch.randn(mu.shape, generator=g))
+    x_p = dec(torch.randn(mu.shape, generator=g))
+    real, rec, gen = dis(x), dis(x_rec), dis(x_p)
+    llike = ((real.features - rec.features) ** 2).mean()
+    fake_logits = torch.cat([rec.logits, gen.logits])
+    bce = F.binary_cross_entropy_with_logits
+    l_gan = bce(real.logits, torch.ones_like(real.logits)) + bce(fake_logits, torch.zeros_like(fake_logits))
+    dec_adv = bce(fake_logits, torch.ones_like(fake_logits))
+    return prior, llike, l_gan, dec_adv
+
+
+def grads_of(loss, net):
+    return torch.autograd.grad(loss, list(net.parameters()), retain_graph=True, allow_unused=True)
+
+
+def assert_grads_equal(net, expected):
+    for p, e in zip(net.parameters(), expected):
+        torch.testing.assert_close(p.grad, torch.zeros_like(p) if e is None else e, rtol=1e-4, atol=1e-7)
+
+
+def test_each_network_gets_the_gradient_of_its_own_loss_only():
+    state = make_state(gamma=0.7)
+    x = batch()
+    noise_state = state.noise.get_state()
+    vaegan_train_step(state, x)  # lr 0: parameters stay, .grad holds what each optimizer was given
+
+    prior, llike, l_gan, dec_adv = reference_forward(state, x, noise_state)
+    enc, dec, dis = state.nets["encoder"], state.nets["decoder"], state.nets["discriminator"]
+    assert_grads_equal(enc, grads_of(prior + llike, enc))
+    assert_grads_equal(dec, grads_of(0.7 * llike + dec_adv, dec))
+    assert_grads_equal(dis, grads_of(l_gan, dis))
+    # The test could fail: L_GAN does have a gradient with respect to the encoder (through x~), and L_llike
+    # with respect to the discriminator; the step must have kept both out.
+    assert max(g.abs().max() for g in grads_of(dec_adv, enc)) > 1e-6
+    assert max(g.abs().max() for g in grads_of(llike, dis) if g is not None) > 1e-6
+
+
+def d_of_prior_samples(state, noise_state):
+    """Mean Dis(x_p) on the prior samples the step draws (same noise), networks in training mode as in the step."""
+    g = torch.Generator().manual_seed(0)
+    g.set_state(noise_state)
+    latent = state.cfg.model.latent_dim
+    torch.randn(16, latent, generator=g)  # the reparameterisation noise comes first
+    with torch.no_grad():
+        return torch.sigmoid(state.nets["discriminator"](state.nets["decoder"](torch.randn(16, latent, generator=g))).logits).mean()
+
+
+@pytest.mark.parametrize("adversarial", ["non_saturating", "saturating"])
+def test_a_decoder_step_raises_d_of_prior_samples(adversarial):
+    state = make_state(gamma=0.0, lrs={"decoder": 0.05}, adversarial=adversarial)
+    x, noise_state = batch(), state.noise.get_state()
+    before = d_of_prior_samples(state, noise_state)
+    vaegan_train_step(state, x)
+    assert d_of_prior_samples(state, noise_state) > before
+
+
+def test_a_discriminator_step_lowers_d_of_prior_samples():
+    state = make_state(lrs={"discriminator": 0.05})
+    x, noise_state = batch(), state.noise.get_state()
+    before = d_of_prior_samples(state, noise_state)
+    vaegan_train_step(state, x)
+    assert d_of_prior_samples(state, noise_state) < before
+
+
+def test_recon_fakes_flag_and_label_smoothing_change_only_the_discriminator_terms():
+    x = batch()
+    out = {}
+    for name, kw in {"both": {}, "prior_only": {"reconstructions_as_fakes": False}, "smooth": {"label_smoothing": 0.2}}.items():
+        state = make_state(**kw)
+        out[name] = vaegan_losses(state.nets, x, state.noise, state.cfg.vaegan, state.cfg.vae, 0)
+    assert out["both"].discriminator != out["prior_only"].discriminator
+    torch.testing.assert_close(out["both"].encoder, out["prior_only"].encoder)
+    assert out["smooth"].stats["loss/dis_real"] != out["both"].stats["loss/dis_real"]
+    torch.testing.assert_close(out["smooth"].stats["loss/dis_fake"], out["both"].stats["loss/dis_fake"])
+
+
+def test_equilibrium_rule():
+    cfg = VAEGANLossConfig(equilibrium=True, equilibrium_value=0.68, equilibrium_margin=0.35)
+    t = torch.tensor
+    assert equilibrium_decisions(t(0.7), t(0.7), cfg) == (True, True)
+    assert equilibrium_decisions(t(0.2), t(0.7), cfg) == (False, True)  # D too good on real: skip D
+    assert equilibrium_decisions(t(0.7), t(1.2), cfg) == (True, False)  # D fooled: decoder gets no signal, skip it
+    assert equilibrium_decisions(t(0.2), t(1.2), cfg) == (True, True)  # both would be skipped: train both
+    assert equilibrium_decisions(t(0.01), t(0.01), VAEGANLossConfig(equilibrium=False)) == (True, True)
+
+
+def test_equilibrium_skips_are_applied_and_logged():
+    state = make_state(lrs={"discriminator": 0.1}, equilibrium=True, equilibrium_value=5.0, equilibrium_margin=0.1)
+    before = [p.clone() for p in state.nets["discriminator"].parameters()]
+    stats = vaegan_train_step(state, batch())  # cross-entropies ~0.7 < 5 - 0.1: D counts as too good
+    assert stats["stabiliser/dis_skipped"] == 1 and stats["stabiliser/dec_skipped"] == 0
+    assert all(torch.equal(a, b) for a, b in zip(before, state.nets["discriminator"].parameters()))
+
+
+def test_adaptive_gamma_balances_the_decoder_gradients_at_its_last_layer():
+    state = make_state()
+    losses = vaegan_losses(state.nets, batch(), state.noise, state.cfg.vaegan, state.cfg.vae, 0)
+    dec = state.nets["decoder"]
+    gamma = adaptive_gamma(losses.decoder_feature, losses.decoder_adversarial, dec, 2.0)
+    last = dec.to_image.weight
+    g_feat = torch.autograd.grad(losses.decoder_feature, last, retain_graph=True)[0].norm()
+    g_adv = torch.autograd.grad(losses.decoder_adversarial, last, retain_graph=True)[0].norm()
+    torch.testing.assert_close(gamma * g_feat, 2.0 * g_adv, rtol=1e-4, atol=0)
+
+
+def test_spectral_norm_and_pixel_term_run_through_the_step():
+    state = make_state(pixel_weight=0.5)
+    stats = vaegan_train_step(state, batch())
+    assert stats["loss/pixel_mse"] > 0
+    cfg = dataclasses.replace(state.cfg, model=dataclasses.replace(PRESETS["small28"], dis_spectral_norm=True))
+    sn_state = build_state(cfg, OPTIMIZER_GROUPS, torch.zeros(64, 1, 28, 28, dtype=torch.uint8))
+    assert torch.isfinite(vaegan_train_step(sn_state, batch())["loss/dis_fake"])
+
+
+def test_init_from_a_vae_run_copies_encoder_and_decoder(tiny_config):
+    from vaegan.training.checkpoint import checkpoint_path, load_checkpoint
+
+    vae_run = train(tiny_config("vae", steps=2))
+    gan_run = train(tiny_config("vaegan", steps=1, init_from=str(vae_run), optim=dataclasses.replace(TrainConfig().optim, lr=0.0)))
+    vae_nets, gan_nets = load_checkpoint(checkpoint_path(vae_run))["nets"], load_checkpoint(checkpoint_path(gan_run))["nets"]
+    for net in ("encoder", "decoder"):
+        for k, v in vae_nets[net].items():
+            if v.is_floating_point() and "running" not in k:  # BN running stats move in the forward pass
+                assert torch.equal(v, gan_nets[net][k]), f"{net}.{k}"
+
+
+@pytest.mark.slow
+def test_vaegan_learns_on_real_fashion_mnist(tiny_config):
+    run = train(tiny_config("vaegan", steps=240, limit=8192, batch_size=32, log_every=20, checkpoint_every=1000,
+                            image_every=1000, optim=dataclasses.replace(TrainConfig().optim, name="rmsprop", lr=3e-4)))
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(run / "tensorboard"))
+    acc.Reload()
+    series = {tag: [e.value for e in acc.Scalars(tag)] for tag in ("loss/feature", "dis/D_x", "dis/D_x_p")}
+    feature = series["loss/feature"]
+    assert sum(feature[-3:]) / 3 < 0.7 * sum(feature[:2]) / 2, feature  # the learned-metric reconstruction improves
+    d_x, d_xp = series["dis/D_x"], series["dis/D_x_p"]
+    # Not saturated: D is not certain on every logged interval; not collapsed: it still tells real from fake.
+    assert not all(a > 0.99 and b < 0.01 for a, b in zip(d_x, d_xp)), (d_x, d_xp)
+    assert sum(d_x[-5:]) / 5 > sum(d_xp[-5:]) / 5 + 0.02, (d_x, d_xp)
+    assert json.loads((run / "status.json").read_text())["status"] == "finished"
