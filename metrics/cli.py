@@ -137,7 +137,9 @@ def _run_stats(args: argparse.Namespace) -> int:
     return 0
 
 
-def _statistics(images: torch.Tensor, extractor: extractors.FeatureExtractor, args: argparse.Namespace, dataset_id: str) -> FeatureStats:
+def _statistics(
+    images: torch.Tensor, extractor: extractors.FeatureExtractor, args: argparse.Namespace, dataset_id: str
+) -> FeatureStats:
     features = extractor.features(images, batch_size=args.batch_size)
     return FeatureStats.from_features(features, extractor_id=extractor.id, dataset_id=dataset_id)
 

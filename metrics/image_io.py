@@ -29,7 +29,9 @@ def check_images(images: torch.Tensor, name: str = "images") -> torch.Tensor:
     if not isinstance(images, torch.Tensor):
         raise InputError(f"{name} must be a torch.Tensor, got {type(images).__name__}")
     if images.dtype != torch.uint8:
-        raise InputError(f"{name} must be uint8 in [0, 255], got {images.dtype}; convert with ((x + 1) * 127.5).round()")
+        raise InputError(
+            f"{name} must be uint8 in [0, 255], got {images.dtype}; convert with ((x + 1) * 127.5).round()"
+        )
     if images.ndim != 4 or images.shape[1] not in (1, 3) or images.shape[0] < 1:
         raise InputError(f"{name} must have shape (N >= 1, C in {{1, 3}}, H, W), got {tuple(images.shape)}")
     return images

@@ -81,9 +81,13 @@ class FeatureStats:
         try:
             data = np.load(path, allow_pickle=False)
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-            raise StatisticsFileError(f"cannot read statistics file {path} ({error}); delete it and recompute") from error
+            raise StatisticsFileError(
+                f"cannot read statistics file {path} ({error}); delete it and recompute"
+            ) from error
         if not isinstance(data, np.lib.npyio.NpzFile):
-            raise StatisticsFileError(f"{path} holds a single array, not statistics (.npz with {', '.join(STATS_KEYS)})")
+            raise StatisticsFileError(
+                f"{path} holds a single array, not statistics (.npz with {', '.join(STATS_KEYS)})"
+            )
         with data:
             missing = [key for key in STATS_KEYS if key not in data.files]
             if missing:
@@ -100,7 +104,9 @@ class FeatureStats:
                     dataset_id=str(data["dataset_id"]),
                 )
             except (OSError, ValueError, TypeError, EOFError, zipfile.BadZipFile) as error:
-                raise StatisticsFileError(f"corrupt statistics file {path} ({error}); delete it and recompute") from error
+                raise StatisticsFileError(
+                    f"corrupt statistics file {path} ({error}); delete it and recompute"
+                ) from error
         d = stats.mu.shape[0] if stats.mu.ndim == 1 else -1
         if d < 1 or stats.sigma.shape != (d, d) or stats.n < 2:
             raise StatisticsFileError(

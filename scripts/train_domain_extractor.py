@@ -36,11 +36,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate (cosine-decayed to 0)")
     p.add_argument("--feature-dim", type=int, default=128, help="width of the feature (penultimate) layer")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit", type=int, default=None, help="use only the first N images of each split (quick runs)")
     p.add_argument("--out", default=None,
                    help="weights path; default metrics/weights/domain_<dataset>.pt (a json is written next to it)")
     args = p.parse_args(argv)
-    if args.epochs < 1 or args.batch_size < 1 or args.lr <= 0 or args.feature_dim < 1:
-        p.error("--epochs, --batch-size, --feature-dim must be >= 1 and --lr > 0")
+    if min(args.epochs, args.batch_size, args.feature_dim, 1 if args.limit is None else args.limit) < 1 or args.lr <= 0:
+        p.error("--epochs, --batch-size, --feature-dim, --limit must be >= 1 and --lr > 0")
     return args
 
 
@@ -85,8 +86,8 @@ def train(model: DomainNet, images: torch.Tensor, labels: torch.Tensor, args: ar
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    train_set = load_dataset(args.dataset, "train", root=args.data_root)
-    test_set = load_dataset(args.dataset, "test", root=args.data_root)
+    train_set = load_dataset(args.dataset, "train", root=args.data_root, limit=args.limit)
+    test_set = load_dataset(args.dataset, "test", root=args.data_root, limit=args.limit)
     if train_set.labels is None or test_set.labels is None:
         print(f"error: dataset {args.dataset!r} has no labels; the domain extractor is trained as a classifier "
               "and needs a labelled dataset", file=sys.stderr)

@@ -23,9 +23,9 @@ from vaegan.data import load_dataset
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def images():
-    return load_dataset("fashion_mnist", split="test", limit=600).images
+@pytest.fixture
+def images(fashion_mnist):
+    return load_dataset("fashion_mnist", split="test", root=str(fashion_mnist), limit=600).images
 
 
 def write_pngs(folder, images):
@@ -167,10 +167,11 @@ def test_stats_then_fid_against_statistics(tmp_path, capsys, projection, image_f
 def test_errors_are_one_line_and_exit_2(tmp_path, capsys, projection, image_files):
     real, fake = image_files
     FeatureStats(np.zeros(32), np.eye(32), 10, "other@12345678", "x").save(tmp_path / "other.npz")
+    missing, other = str(tmp_path / "missing"), str(tmp_path / "other.npz")
     failures = {
-        ("fid", str(tmp_path / "missing"), str(fake), "--extractor", "projection"): "InputError: .*missing does not exist",
-        ("fid", str(tmp_path / "other.npz"), str(fake), "--extractor", "projection"): "StaleStatisticsError: .*other@12345678",
-        ("fid", str(real), str(tmp_path / "other.npz"), "--all"): "--all needs generated images",
+        ("fid", missing, str(fake), "--extractor", "projection"): "InputError: .*missing does not exist",
+        ("fid", other, str(fake), "--extractor", "projection"): "StaleStatisticsError: .*other@12345678",
+        ("fid", str(real), other, "--all"): "--all needs generated images",
     }
     for argv, message in failures.items():
         assert main(list(argv)) == 2

@@ -17,10 +17,10 @@ def scipy_fid(mu1, sigma1, mu2, sigma2):
     return float(np.sum((mu1 - mu2) ** 2) + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(root))
 
 
-@pytest.fixture(scope="module")
-def conv_features():
+@pytest.fixture
+def conv_features(fashion_mnist):
     """Features of a fixed random conv net on 3000 real Fashion-MNIST images: realistic, decaying spectra."""
-    images = load_dataset("fashion_mnist", split="test", limit=3000).images
+    images = load_dataset("fashion_mnist", split="test", root=str(fashion_mnist), limit=3000).images
     torch.manual_seed(0)
     net = torch.nn.Sequential(
         torch.nn.Conv2d(1, 16, 3, stride=2), torch.nn.ReLU(),
@@ -32,17 +32,19 @@ def conv_features():
 
 
 def test_agrees_with_scipy_sqrtm_on_conv_net_features(conv_features):
-    for a, b in [(conv_features[:1500], conv_features[1500:]), (conv_features[:1500], conv_features[1500:] * 1.1 + 0.05)]:
+    first, second = conv_features[:1500], conv_features[1500:]
+    for a, b in [(first, second), (first, second * 1.1 + 0.05)]:
         stats = (*feature_statistics(a), *feature_statistics(b))
         ours, reference = frechet_distance(*stats), scipy_fid(*stats)
         assert ours > 0
         assert abs(ours - reference) / reference < 1e-6
 
 
-def test_agrees_with_scipy_sqrtm_on_random_projection_of_pixels():
-    images = load_dataset("fashion_mnist", split="test", limit=2000).images.flatten(1).double().numpy() / 255
-    projection = np.random.default_rng(1).normal(size=(images.shape[1], 128)) / np.sqrt(images.shape[1])
-    features = images @ projection
+def test_agrees_with_scipy_sqrtm_on_random_projection_of_pixels(fashion_mnist):
+    images = load_dataset("fashion_mnist", split="test", root=str(fashion_mnist), limit=2000).images
+    pixels = images.flatten(1).double().numpy() / 255
+    projection = np.random.default_rng(1).normal(size=(pixels.shape[1], 128)) / np.sqrt(pixels.shape[1])
+    features = pixels @ projection
     stats = (*feature_statistics(features[:1000]), *feature_statistics(features[1000:]))
     assert abs(frechet_distance(*stats) - scipy_fid(*stats)) / scipy_fid(*stats) < 1e-6
 
@@ -65,6 +67,22 @@ def test_agrees_with_scipy_on_random_covariances(rank1, rank2):
     assert abs(ours - exact) / exact < 1e-9
 
 
+def test_agrees_with_scipy_on_ill_conditioned_covariances():
+    """Decaying spectra (condition number ~1e11): the product S1 S2 has real eigenvalues far below round-off of
+    its largest, and each contributes its square root, so none may be dropped as noise."""
+    rng = np.random.default_rng(5)
+    d = 200
+    basis = rng.normal(size=(d, d)) / np.arange(1, d + 1)
+    s1 = np.cov(rng.normal(size=(1000, d)) @ basis, rowvar=False)
+    s2 = np.cov(rng.normal(size=(1000, d)) @ basis * 1.05, rowvar=False)
+    mu = np.zeros(d)
+    ours = frechet_distance(mu, s1, mu, s2)
+    assert abs(ours - scipy_fid(mu, s1, mu, s2)) / ours < 1e-6
+    # tr sqrt(S1 S2) is also the nuclear norm of L1^T L2 for Cholesky factors: an SVD, no eigenvalue square roots.
+    nuclear = np.linalg.svd(np.linalg.cholesky(s1).T @ np.linalg.cholesky(s2), compute_uv=False).sum()
+    assert ours == pytest.approx(np.trace(s1) + np.trace(s2) - 2 * nuclear, rel=1e-9)
+
+
 def test_equal_covariances_give_squared_mean_difference():
     rng = np.random.default_rng(2)
     a = rng.normal(size=(30, 30))
@@ -84,6 +102,14 @@ def test_diagonal_covariances_closed_form():
     mu1, mu2 = rng.normal(size=20), rng.normal(size=20)
     expected = np.sum((mu1 - mu2) ** 2) + np.sum((np.sqrt(var1) - np.sqrt(var2)) ** 2)
     assert frechet_distance(mu1, np.diag(var1), mu2, np.diag(var2)) == pytest.approx(expected, rel=1e-10)
+
+
+def test_point_masses():
+    """A zero covariance (all samples equal): tr sqrt(0 S) = 0, so FID = ||mu1 - mu2||^2 + tr S."""
+    sigma = np.diag([1.0, 4.0, 9.0])
+    mu1, mu2 = np.array([1.0, 0.0, 0.0]), np.zeros(3)
+    assert frechet_distance(mu1, np.zeros((3, 3)), mu2, sigma) == pytest.approx(1.0 + 14.0)
+    assert frechet_distance(mu1, np.zeros((3, 3)), mu2, np.zeros((3, 3))) == pytest.approx(1.0)
 
 
 def test_symmetric_in_its_arguments(conv_features):

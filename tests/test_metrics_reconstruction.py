@@ -11,9 +11,9 @@ from metrics.reconstruction import reconstruction_metrics
 from vaegan.data import load_dataset
 
 
-@pytest.fixture(scope="module")
-def images():
-    return load_dataset("fashion_mnist", split="test", limit=100).images
+@pytest.fixture
+def images(fashion_mnist):
+    return load_dataset("fashion_mnist", split="test", root=str(fashion_mnist), limit=100).images
 
 
 def add_noise(images, std, seed=0):

@@ -11,9 +11,9 @@ from metrics.sharpness import high_frequency_energy, laplacian_variance, radial_
 from vaegan.data import load_dataset
 
 
-@pytest.fixture(scope="module")
-def real():
-    return load_dataset("fashion_mnist", split="test", limit=300).images
+@pytest.fixture
+def real(fashion_mnist):
+    return load_dataset("fashion_mnist", split="test", root=str(fashion_mnist), limit=300).images
 
 
 def blur(images, sigma):

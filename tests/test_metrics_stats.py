@@ -32,9 +32,9 @@ class ProjectionExtractor:
         return features
 
 
-@pytest.fixture(scope="module")
-def images():
-    return load_dataset("fashion_mnist", split="test", limit=1200).images
+@pytest.fixture
+def images(fashion_mnist):
+    return load_dataset("fashion_mnist", split="test", root=str(fashion_mnist), limit=1200).images
 
 
 @pytest.fixture

@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""The main job: train a VAE and a VAE-GAN on the same data with the same architecture, seed(s) and budget, then
+score both into one report (report.html, report.md, metrics.json). Runs already trained with the same settings are
+reused (an interrupted one is resumed), so running it again only redoes what is missing."""
+
+import argparse
+import time
+
+from vaegan.cli import positive_float, positive_int, run_cli
+from vaegan.config import TrainConfig
+from vaegan.data import DATASETS
+from vaegan.evaluation import EvalConfig, evaluate_runs
+from vaegan.evaluation.comparison import budget, comparison_configs, plan_run, run_plan
+from vaegan.evaluation.scoring import build_reference
+
+DEFAULT_MINUTES = 7.0  # per model: two of them plus the evaluation finish within 20 minutes on a 2-core CPU
+
+
+def main() -> None:
+    d, e = TrainConfig(), EvalConfig()
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    g = p.add_argument_group("budget per model (one of them; default --minutes %g)" % DEFAULT_MINUTES)
+    b = g.add_mutually_exclusive_group()
+    b.add_argument("--minutes", type=positive_float, help="wall-clock training time per model")
+    b.add_argument("--steps", type=positive_int, help="training steps per model")
+    b.add_argument("--epochs", type=positive_float, help="training epochs per model")
+    g = p.add_argument_group("experiment")
+    g.add_argument("--seeds", type=positive_int, default=1, help="train each model with seeds 0..K-1; report mean ± std")
+    g.add_argument("--dataset", default=d.data.dataset, choices=sorted(DATASETS))
+    g.add_argument("--data-root", default=d.data.root, help="folder holding the dataset files")
+    g.add_argument("--fid-every", type=int, default=d.fid_every, help="steps between FIDs during training; 0: off")
+    g.add_argument("--runs-dir", default=d.runs_dir, help="where runs are trained, and looked up for reuse")
+    g = p.add_argument_group("evaluation")
+    g.add_argument("--out", default=None, help="report folder (default: a new reports/NNNNN-<runs>/)")
+    g.add_argument("--reports-dir", default="reports", help="parent of the numbered report folders")
+    g.add_argument("--samples", type=positive_int, default=e.samples, help="N prior samples and reconstructions per run")
+    g.add_argument("--which", default=e.which, choices=["latest", "best"], help="checkpoint to score")
+    g.add_argument("--extractor", default=e.extractor, choices=["domain", "inception"],
+                   help="features for FID/KID (domain: 28x28 grayscale only)")
+    g.add_argument("--inception-weights", default=None, metavar="PATH", help="weights for --extractor inception")
+    args = p.parse_args()
+
+    def run():
+        start = time.monotonic()
+        given = args.minutes is not None or args.steps is not None or args.epochs is not None
+        train_budget = budget(args.minutes if given else DEFAULT_MINUTES, args.steps, args.epochs)
+        configs = comparison_configs(train_budget, args.seeds, args.dataset, args.data_root, args.runs_dir,
+                                     overrides={"fid_every": args.fid_every})
+        eval_cfg = EvalConfig(which=args.which, samples=args.samples, extractor=args.extractor,
+                              inception_weights=args.inception_weights)
+        # The reference first: a wrong extractor for this data fails now, not after the training.
+        reference = build_reference(args.dataset, args.data_root, None, eval_cfg)
+        run_dirs = []
+        for i, cfg in enumerate(configs, 1):
+            print(f"=== [{i}/{len(configs)}] {cfg.kind}, seed {cfg.seed}, budget "
+                  f"{', '.join(f'{k} {v:g}' for k, v in train_budget.items() if v is not None)}", flush=True)
+            run_dirs.append(run_plan(plan_run(cfg)))
+        print("=== evaluation", flush=True)
+        html = evaluate_runs(run_dirs, eval_cfg, out_dir=args.out, reports_root=args.reports_dir, reference=reference)
+        print(f"report: {html.resolve()}")
+        print(f"total wall time: {(time.monotonic() - start) / 60:.1f} min")
+
+    run_cli(run)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+#!/usr/bin/env python3
+"""Score trained runs on the same held-out data, extractor and sample count, and write one report folder:
+report.md, a self-contained report.html, the PNGs and metrics.json."""
+
+import argparse
+
+from vaegan.cli import positive_int, run_cli
+from vaegan.evaluation import EvalConfig, evaluate_runs
+
+
+def main() -> None:
+    d = EvalConfig()
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run folders made by training")
+    p.add_argument("--out", default=None, help="report folder (default: a new reports/NNNNN-<runs>/)")
+    p.add_argument("--reports-dir", default="reports", help="parent of the numbered report folders")
+    p.add_argument("--which", default=d.which, choices=["latest", "best"],
+                   help="checkpoint to score (best: lowest FID during training; latest when a run kept none)")
+    p.add_argument("--samples", type=positive_int, default=d.samples,
+                   help="N: prior samples per run, and test images reconstructed per run")
+    p.add_argument("--extractor", default=d.extractor, choices=["domain", "inception"],
+                   help="feature extractor for FID/KID (domain: Fashion-MNIST-sized 28x28 grayscale only)")
+    p.add_argument("--inception-weights", default=d.inception_weights, metavar="PATH",
+                   help="pt_inception weights file for --extractor inception")
+    p.add_argument("--seed", type=int, default=d.seed, help="seed of the prior noise, shared by all runs")
+    p.add_argument("--device", default=d.device)
+    args = p.parse_args()
+
+    def run():
+        cfg = EvalConfig(which=args.which, samples=args.samples, extractor=args.extractor,
+                         inception_weights=args.inception_weights, seed=args.seed, device=args.device)
+        html = evaluate_runs(args.run_dirs, cfg, out_dir=args.out, reports_root=args.reports_dir)
+        print(f"report: {html}")
+
+    run_cli(run)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""compare.py's library side: equal configs for both models, and reuse of runs that are already trained."""
+
+import dataclasses
+import io
+import json
+
+import pytest
+import torch
+
+from vaegan.config import TrainConfig
+from vaegan.evaluation.comparison import Plan, budget, comparison_configs, plan_run, run_plan
+from vaegan.training import vae_step
+from vaegan.training.methods import METHODS, Method
+from vaegan.training.checkpoint import checkpoint_path, load_checkpoint
+from vaegan.training.loop import train
+
+
+def set_status(run, status: str) -> None:
+    record = json.loads((run / "status.json").read_text())
+    (run / "status.json").write_text(json.dumps({**record, "status": status}))
+
+
+def test_budget_is_exactly_one_of_minutes_steps_epochs():
+    assert budget(minutes=7) == {"epochs": None, "steps": None, "minutes": 7}
+    assert budget(steps=30) == {"epochs": None, "steps": 30, "minutes": None}
+    for bad in ({}, {"minutes": 7, "steps": 30}):
+        with pytest.raises(ValueError, match="exactly one budget"):
+            budget(**bad)
+
+
+def test_both_models_share_architecture_seed_budget_and_data(fashion_mnist, tmp_path):
+    configs = comparison_configs(budget(steps=30), seeds=2, runs_dir=str(tmp_path))
+    assert [(c.kind, c.seed) for c in configs] == [("vae", 0), ("vaegan", 0), ("vae", 1), ("vaegan", 1)]
+    assert all(c.model == configs[0].model and c.model is not None for c in configs)
+    assert all((c.steps, c.epochs, c.minutes, c.data, c.batch_size) == (30, None, None, configs[0].data, 64)
+               for c in configs)
+    assert (configs[0].optim.name, configs[1].optim.name) == ("adam", "rmsprop")  # each keeps its paper's optimiser
+
+
+def test_an_equal_finished_run_is_reused_and_a_different_one_is_not(tiny_config, tmp_path):
+    run = train(tiny_config(steps=2))
+    cfg = TrainConfig.load(run / "config.json")  # as requested, with the architecture resolved
+    plan = plan_run(cfg)
+    assert (plan.action, plan.run_dir, plan.status, plan.step) == ("reuse", run, "finished", 2)
+    # Where and how it ran does not matter ...
+    moved = dataclasses.replace(cfg, run_name="elsewhere", device="cpu:0", progress_seconds=1.0)
+    assert plan_run(moved, cfg.runs_dir).run_dir == run
+    # ... what it trains does.
+    for other in (dataclasses.replace(cfg, steps=3), dataclasses.replace(cfg, seed=1),
+                  dataclasses.replace(cfg, optim=dataclasses.replace(cfg.optim, lr=5e-4))):
+        assert plan_run(other).action == "train"
+    out = io.StringIO()
+    assert run_plan(plan, out) == run
+    assert out.getvalue() == f"reusing {run} (finished, step 2)\n"
+
+
+def test_an_interrupted_run_is_resumed_and_a_running_one_left_alone(tiny_config):
+    run = train(tiny_config(steps=2))
+    # An interrupted session of a steps=4 run looks like this: its config asks for more steps than it made.
+    cfg = dataclasses.replace(TrainConfig.load(run / "config.json"), steps=4)
+    (run / "config.json").write_text(cfg.to_json())
+    set_status(run, "interrupted")
+    plan = plan_run(cfg)
+    assert (plan.action, plan.run_dir) == ("resume", run)
+    out = io.StringIO()
+    assert run_plan(plan, out) == run
+    assert f"resuming {run} (interrupted at step 2)" in out.getvalue()
+    assert load_checkpoint(checkpoint_path(run))["step"] == 4
+    assert json.loads((run / "status.json").read_text())["status"] == "finished"
+
+    set_status(run, "running")
+    plan = plan_run(cfg)
+    assert plan.action == "train" and "another process may be training it" in plan.skipped[0]
+
+
+def test_plans_need_the_resolved_architecture(tiny_config):
+    with pytest.raises(ValueError, match="model resolved"):
+        plan_run(tiny_config())
+
+
+def test_a_run_that_diverges_is_returned_for_the_report(tiny_config, monkeypatch):
+    def poisoned_step(state, x):
+        stats = vae_step.vae_train_step(state, x)
+        if state.step == 2:  # NaN weights after the 3rd update: the 4th loss is NaN, after the checkpoint at step 2
+            with torch.no_grad():
+                next(state.nets["decoder"].parameters()).fill_(float("nan"))
+        return stats
+
+    run = train(tiny_config(steps=1))
+    cfg = dataclasses.replace(TrainConfig.load(run / "config.json"), steps=10, checkpoint_every=2)
+    monkeypatch.setitem(METHODS, "vae", Method(vae_step.OPTIMIZER_GROUPS, poisoned_step))
+    out = io.StringIO()
+    diverged = run_plan(Plan(cfg, "train"), out)
+    assert diverged != run and json.loads((diverged / "status.json").read_text())["status"] == "diverged"
+    assert "warning: vae seed 0 diverged; the report marks it" in out.getvalue()
+    assert plan_run(cfg).action == "reuse"  # training it again would diverge again: the report shows it instead

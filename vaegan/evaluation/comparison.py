@@ -1,0 +1,134 @@
+"""The main experiment: a VAE and a VAE-GAN with the same architecture, data, seed and budget, trained (or reused)
+and then evaluated into one report.
+
+A run already in runs_dir with an equal config is never trained again: a finished (or diverged) one is reused, an
+interrupted one resumed. Equal means equal in everything that can change the result; where and how verbosely it ran
+(runs_dir, run_name, device, progress_seconds) does not count.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from vaegan.cli import default_config
+from vaegan.config import DataConfig, TrainConfig
+from vaegan.evaluation.scoring import read_status
+from vaegan.training.checkpoint import checkpoint_path
+from vaegan.training.loop import NonFiniteLossError, prepare, resume, train
+
+KINDS = ("vae", "vaegan")
+IGNORED_FIELDS = ("runs_dir", "run_name", "device", "progress_seconds")
+BUDGET_FIELDS = ("epochs", "steps", "minutes")
+
+
+def budget(minutes: float | None = None, steps: int | None = None, epochs: float | None = None) -> dict:
+    """The one budget both models get, as TrainConfig fields (the other two None). Exactly one must be given."""
+    given = {k: v for k, v in (("minutes", minutes), ("steps", steps), ("epochs", epochs)) if v is not None}
+    if len(given) != 1:
+        raise ValueError(f"give exactly one budget (minutes, steps or epochs), got {sorted(given) or 'none'}")
+    return {k: given.get(k) for k in BUDGET_FIELDS}
+
+
+def comparison_configs(train_budget: dict, seeds: int = 1, dataset: str = "fashion_mnist", data_root: str | None = None,
+                       runs_dir: str = "runs", overrides: dict | None = None) -> list[TrainConfig]:
+    """A VAE and a VAE-GAN config for each seed 0..seeds-1, in training order.
+
+    Both kinds keep their own optimiser defaults (vaegan.cli.default_config) and share everything else; the
+    architecture is resolved once from the data and written into every config, so it is the same by construction.
+    overrides: further TrainConfig fields for all of them (e.g. {"fid_every": 0})."""
+    if seeds < 1:
+        raise ValueError(f"seeds must be >= 1, got {seeds}")
+    configs = []
+    for seed in range(seeds):
+        for kind in KINDS:
+            cfg = dataclasses.replace(default_config(kind), data=DataConfig(dataset, data_root), seed=seed,
+                                      runs_dir=runs_dir, **train_budget, **(overrides or {}))
+            configs.append(cfg)
+    model = prepare(configs[0])[0].model
+    return [dataclasses.replace(cfg, model=model) for cfg in configs]
+
+
+def comparable(cfg: TrainConfig) -> dict:
+    values = cfg.to_dict()
+    for name in IGNORED_FIELDS:
+        values.pop(name)
+    return values
+
+
+def saved_config(run_dir: Path) -> TrainConfig | None:
+    """The config.json of a run folder, or None for a folder that is not a (readable) run of this vaegan."""
+    try:
+        return TrainConfig.load(run_dir / "config.json")
+    except (OSError, ValueError, TypeError, json.JSONDecodeError):
+        return None
+
+
+@dataclass(frozen=True)
+class Plan:
+    cfg: TrainConfig
+    action: str  # "train" | "reuse" | "resume"
+    run_dir: Path | None = None
+    status: str = ""
+    step: int | None = None
+    skipped: tuple[str, ...] = ()  # equal runs left alone, with the reason
+
+
+# Which equal run to take when there are several: a finished one first; among equals the newest (highest number).
+_PREFERENCE = {"finished": 0, "diverged": 1, "interrupted": 2, "unknown": 3}
+
+
+def plan_run(cfg: TrainConfig, runs_dir: str | Path | None = None) -> Plan:
+    """Decide whether cfg must be trained or an equal run in runs_dir (default cfg.runs_dir) can be reused/resumed.
+    cfg.model must be resolved (as comparison_configs does): run folders store the resolved architecture."""
+    if cfg.model is None:
+        raise ValueError("plan_run needs a config with its model resolved (model=None would never equal a saved run)")
+    root = Path(runs_dir or cfg.runs_dir)
+    wanted = comparable(cfg)
+    candidates, skipped = [], []
+    folders = sorted((p for p in root.iterdir() if re.match(r"\d{5}-", p.name)), reverse=True) if root.is_dir() else []
+    for run_dir in folders:
+        saved = saved_config(run_dir)
+        if saved is None or comparable(saved) != wanted:
+            continue
+        status = read_status(run_dir)
+        state = status.get("status", "unknown")
+        if state == "running":
+            skipped.append(f"{run_dir} (status running: another process may be training it; if it crashed, "
+                           f"resume it with scripts/train_{cfg.kind}.py --resume {run_dir})")
+        elif state != "diverged" and not checkpoint_path(run_dir).is_file():
+            skipped.append(f"{run_dir} ({state}, no checkpoint)")
+        elif state in _PREFERENCE:
+            candidates.append((_PREFERENCE[state], run_dir, state, status.get("step")))
+    if not candidates:
+        return Plan(cfg, "train", skipped=tuple(skipped))
+    _, run_dir, state, step = min(candidates, key=lambda c: c[0])  # min is stable: the newest of the best status
+    action = "resume" if state in ("interrupted", "unknown") else "reuse"
+    return Plan(cfg, action, run_dir, state, step, tuple(skipped))
+
+
+def run_plan(plan: Plan, out: TextIO = sys.stdout) -> Path:
+    """Carry out a plan -> the run folder. A run that diverges is returned too (the report marks it), not raised."""
+    for note in plan.skipped:
+        print(f"note: not reusing {note}", file=out, flush=True)
+    if plan.action == "reuse":
+        print(f"reusing {plan.run_dir} ({plan.status}, step {plan.step})", file=out, flush=True)
+        return plan.run_dir
+    label = f"{plan.cfg.kind} seed {plan.cfg.seed}"
+    try:
+        if plan.action == "resume":
+            print(f"resuming {plan.run_dir} ({plan.status} at step {plan.step}) for {label}", file=out, flush=True)
+            return resume(plan.run_dir, {k: getattr(plan.cfg, k) for k in BUDGET_FIELDS}, out=out)
+        print(f"training {label}", file=out, flush=True)
+        return train(plan.cfg, out=out)
+    except NonFiniteLossError as e:
+        print(f"warning: {label} diverged; the report marks it. {e}", file=out, flush=True)
+        diverged = plan_run(plan.cfg)
+        if diverged.run_dir is None or diverged.status != "diverged":
+            raise
+        return diverged.run_dir

@@ -1,0 +1,38 @@
+"""report.md: the Page as Markdown, images linked as the PNG files beside it."""
+
+from __future__ import annotations
+
+from vaegan.evaluation.page import Page
+from vaegan.evaluation.table import Table
+
+
+def markdown_table(table: Table) -> str:
+    """Best values in bold; a pipe inside a cell is escaped so it cannot split the column."""
+    def cell(c) -> str:
+        text = (f"{c.text} {c.sub}" if c.sub else c.text).replace("|", "\\|")
+        return f"**{text}**" if c.best or c.bad else text
+
+    lines = ["| " + " | ".join(table.header) + " |", "|" + "---|" * len(table.header)]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in table.rows]
+    return "\n".join(lines)
+
+
+def render_markdown(page: Page) -> str:
+    out = [f"# {page.title}", "", f"**{page.headline}**", "", page.setup, ""]
+    if page.top_figure:
+        out += [f"![scores]({page.top_figure.file})", ""]
+    out += ["## Scores per run", "", "Best value per column in bold.", "", markdown_table(page.runs), ""]
+    out += [f"- {note}" for note in page.notes]
+    if page.notes:
+        out.append("")
+    if page.kinds:
+        out += ["## Mean ± std per kind (over seeds)", "", markdown_table(page.kinds), ""]
+    for heading, grids in (("Prior samples", page.sample_grids), ("Reconstructions of the same inputs", page.recon_grids)):
+        # A one-row table puts the grids side by side, captions above.
+        out += [f"## {heading}", "", "| " + " | ".join(g.caption for g in grids) + " |", "|" + "---|" * len(grids),
+                "| " + " | ".join(f"![{g.caption}]({g.file})" for g in grids) + " |", ""]
+    for fig in page.figures:
+        out += [f"## {fig.title}", "", fig.caption, "", f"![{fig.title}]({fig.file})", ""]
+    out += ["## How to read the scores", ""]
+    out += [f"- **{name}**: {text}" for name, text in page.explanations]
+    return "\n".join(out) + "\n"

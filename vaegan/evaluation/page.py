@@ -1,0 +1,86 @@
+"""The content of a report, independent of its format: the Markdown and the HTML page render the same Page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from vaegan.evaluation.scoring import EvalConfig, Reference, RunResult
+from vaegan.evaluation.summary import headline, kind_label, run_labels, summarize_by_kind
+from vaegan.evaluation.table import Table, kinds_table, runs_table
+
+EXPLANATIONS = (
+    ("FID", "Fréchet distance between Gaussians fitted to extractor features of real and generated images; lower is "
+     "closer to the data. Only comparable between reports with the same extractor id (hash) and N."),
+    ("KID", "Kernel Inception Distance: unbiased MMD² with a cubic kernel on the same features, mean ± std over "
+     "random subsets; about 0 for two samples of one distribution."),
+    ("recon FID", "FID of the reconstructions Dec(μ(x)) of the first N test images."),
+    ("sharpness", "variance of the Laplacian and share of spectral energy above 0.25 cycles/pixel, each divided by "
+     "the same quantity on real images: 1.0 = as sharp as real, below 1 = blurrier (above 1: noisier than real)."),
+    ("MSE / PSNR / SSIM", "pixel error of the reconstructions on the [0, 1] scale; a blurry mean image can score "
+     "well here, which is why FID and sharpness sit next to them."),
+)
+
+
+@dataclass(frozen=True)
+class Picture:
+    title: str
+    file: str  # PNG in the report folder
+    caption: str
+
+
+@dataclass(frozen=True)
+class Grid:
+    caption: str
+    file: str
+
+
+@dataclass
+class Page:
+    title: str
+    headline: str
+    setup: str  # how everything was scored, one paragraph
+    runs: Table
+    kinds: Table | None  # mean ± std per kind, when some kind has several runs
+    notes: list[str]  # per-run warnings (diverged, interrupted)
+    sample_grids: list[Grid]
+    recon_grids: list[Grid]
+    figures: list[Picture] = field(default_factory=list)  # in page order, after the grids
+    top_figure: Picture | None = None  # the score bars under the headline
+    explanations: tuple = EXPLANATIONS
+
+
+def build_page(results: list[RunResult], reference: Reference, cfg: EvalConfig, files: dict[str, str]) -> Page:
+    """files: names of the PNGs written by figures.py: "scores", "zoom", "spectrum", "curves" (absent when no run
+    logged FID), "real", and f"samples/{i}", f"recon/{i}" for run i with scores."""
+    labels = run_labels(results)
+    summary = summarize_by_kind(results)
+    n_real = len(reference.real)
+    setup = (f"Each run: N = {cfg.samples} prior samples (the same z ~ N(0, I), seed {cfg.seed}, for every run) and the "
+             f"reconstructions of the first {min(cfg.samples, len(reference.test_images))} test images, scored with "
+             f"the feature extractor {reference.extractor.id} (sha256 {reference.extractor.weights_sha256[:16]}…) "
+             f"against the first {n_real} images of the {reference.dataset} test split; {cfg.which} checkpoint.")
+    notes = [f"{label}: {r.note}" for r, label in zip(results, labels) if r.note]
+    if "curves" not in files:
+        notes.append("No run logged FID during training (fid_every = 0), so there are no FID-over-training curves.")
+    else:
+        notes += [f"{label} logged no FID during training; it has no curve." for r, label in zip(results, labels)
+                  if r.curve is None]
+    real = Grid(f"real (test images 1–{min(64, len(reference.test_images))})", files["real"])
+    sample_grids, recon_grids = [Grid("real test images", files["real"])], [real]
+    for i, (r, label) in enumerate(zip(results, labels)):
+        if f"samples/{i}" in files:
+            flag = " — diverged run, last good checkpoint" if r.diverged else ""
+            sample_grids.append(Grid(f"{label}: prior samples (step {r.step}){flag}", files[f"samples/{i}"]))
+            recon_grids.append(Grid(f"{label}: reconstructions (step {r.step}){flag}", files[f"recon/{i}"]))
+    figures = [Picture("Zoomed in", files["zoom"], "A few images enlarged pixel for pixel (nearest neighbour): blur is "
+                      "visible as soft edges and missing texture.")]
+    if "curves" in files:
+        figures.append(Picture("FID during training", files["curves"], "FID of a fixed set of prior samples logged "
+                              "by each run while it trained (its own extractor and sample count, see the runs' configs)."))
+    figures.append(Picture("Radial power spectrum", files["spectrum"], "Mean power per spatial frequency band of real "
+                          "images (black), each run's samples (solid) and reconstructions (dashed); blur shows as power "
+                          "missing at high frequencies."))
+    kinds = kinds_table(summary) if any(s["runs"] > 1 for s in summary.values()) else None
+    title = " vs ".join(dict.fromkeys(kind_label(r.kind) for r in results)) + f" on {reference.dataset}"
+    return Page(title, headline(results, summary), setup, runs_table(results), kinds, notes, sample_grids, recon_grids,
+                figures, Picture("Scores", files["scores"], "") if "scores" in files else None)

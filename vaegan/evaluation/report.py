@@ -1,0 +1,137 @@
+"""Score runs and write one report folder: report.md, a self-contained report.html, the PNGs and metrics.json.
+
+    html = evaluate_runs(["runs/00001-...", "runs/00002-..."], EvalConfig(samples=5000))
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import re
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from vaegan.atomic import atomic_write_text
+from vaegan.evaluation import figures
+from vaegan.evaluation.html_page import render_html
+from vaegan.evaluation.markdown_page import render_markdown
+from vaegan.evaluation.page import build_page
+from vaegan.evaluation.scoring import (PREVIEW, EvalConfig, Reference, RunResult, check_run_folder, reference_for_runs,
+                                       score_runs)
+from vaegan.evaluation.summary import run_labels, summarize_by_kind
+
+FORMAT = "vaegan-evaluation"
+VERSION = 1
+
+
+def evaluate_runs(run_dirs: list[str | Path], cfg: EvalConfig, out_dir: str | Path | None = None,
+                  reports_root: str | Path = "reports", reference: Reference | None = None,
+                  out: TextIO = sys.stdout) -> Path:
+    """Score every run on the same reference and write the report; returns the path of report.html.
+
+    out_dir: the report folder (files in it are replaced); None: a new numbered folder under reports_root.
+    reference: one built beforehand with build_reference (compare.py does, to fail before training, not after);
+    None: built from the runs' dataset.
+    Raises RunFolderError for a missing run folder or one without a checkpoint, before any scoring starts."""
+    run_dirs = [Path(p) for p in run_dirs]
+    if not run_dirs:
+        raise ValueError("no run folders given")
+    for run_dir in run_dirs:
+        check_run_folder(run_dir)
+    if reference is None:
+        reference = reference_for_runs(run_dirs, cfg, out)
+    results = score_runs(run_dirs, reference, cfg, out)
+    folder = Path(out_dir) if out_dir is not None else new_report_dir(reports_root, results)
+    return write_report(results, reference, cfg, folder)
+
+
+def new_report_dir(root: str | Path, results: list[RunResult]) -> Path:
+    """reports/NNNNN-<kinds>-r<run numbers>/, numbered after the highest existing report, never an existing one."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    kinds = "_".join(dict.fromkeys(r.kind for r in results))
+    numbers = [m.group(1) if (m := re.match(r"(\d{5})-", r.name)) else r.name for r in results]
+    label = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{kinds}-r{'-'.join(numbers)}")
+    if len(label) > 60:
+        label = f"{label[:48]}-{len(results)}runs"
+    while True:
+        taken = [int(m.group(1)) for p in root.iterdir() if (m := re.match(r"(\d{5})-", p.name))]
+        folder = root / f"{max(taken, default=-1) + 1:05d}-{label}"
+        try:
+            folder.mkdir()  # fails if a concurrent report took the number: then take the next one
+            return folder
+        except FileExistsError:
+            continue
+
+
+def write_figures(results: list[RunResult], reference: Reference, folder: Path) -> dict[str, str]:
+    """Every PNG of the report -> {role: file name}, the roles page.build_page expects."""
+    labels = run_labels(results)
+    files = {"real": "real.png", "scores": "scores.png", "zoom": "zoom.png", "spectrum": "spectrum.png"}
+    figures.save_grid(reference.test_images[:PREVIEW], folder / files["real"])
+    for i, r in enumerate(results):
+        if r.samples is not None:
+            files[f"samples/{i}"], files[f"recon/{i}"] = f"{i:02d}-{r.name}-samples.png", f"{i:02d}-{r.name}-recon.png"
+            figures.save_grid(r.samples, folder / files[f"samples/{i}"])
+            figures.save_grid(r.reconstructions, folder / files[f"recon/{i}"])
+    if any(r.scores is not None for r in results):
+        figures.scores_figure(results, labels, folder / files["scores"])
+    else:
+        del files["scores"]
+    figures.zoom_figure(reference, results, labels, folder / files["zoom"])
+    figures.spectrum_figure(reference, results, labels, folder / files["spectrum"])
+    if figures.curves_figure(results, labels, folder / "fid_curves.png"):
+        files["curves"] = "fid_curves.png"
+    return files
+
+
+def write_report(results: list[RunResult], reference: Reference, cfg: EvalConfig, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    files = write_figures(results, reference, folder)
+    page = build_page(results, reference, cfg, files)
+    atomic_write_text(folder / "metrics.json", json.dumps(metrics_record(results, reference, cfg, page.headline),
+                                                          indent=2, allow_nan=False))
+    atomic_write_text(folder / "report.md", render_markdown(page))
+    atomic_write_text(folder / "report.html", render_html(page, folder))
+    return folder / "report.html"
+
+
+def metrics_record(results: list[RunResult], reference: Reference, cfg: EvalConfig, headline: str) -> dict:
+    """Everything needed to compare this report with another: settings, extractor identity, per-run scores."""
+    ex = reference.extractor
+    return _finite_or_null({
+        "format": FORMAT,
+        "version": VERSION,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "headline": headline,
+        "evaluation": {
+            "which": cfg.which, "samples": cfg.samples, "seed": cfg.seed, "device": cfg.device,
+            "extractor": {"name": ex.name, "id": ex.id, "sha256": ex.weights_sha256, "feature_dim": ex.feature_dim},
+            "reference": {"dataset": reference.dataset, "split": "test", "n": len(reference.real),
+                          "test_split_identity": reference.identity},
+        },
+        "runs": [run_record(r) for r in results],
+        "summary_by_kind": summarize_by_kind(results),
+    })
+
+
+def run_record(r: RunResult) -> dict:
+    curve = None if r.curve is None else {"key": r.curve.key, "steps": r.curve.steps,
+                                          "wall_seconds": r.curve.wall_seconds, "values": r.curve.values}
+    return {"run_dir": str(r.run_dir), "name": r.name, "kind": r.kind, "seed": r.seed, "status": r.status,
+            "status_step": r.status_step, "diverged": r.diverged, "message": r.message, "note": r.note,
+            "checkpoint": r.checkpoint, "step": r.step, "wall_seconds": r.wall_seconds, "scores": r.scores,
+            "fid_during_training": curve, "config": r.config}
+
+
+def _finite_or_null(value):
+    """JSON has no NaN/inf (e.g. PSNR of a perfect reconstruction): they become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_null(v) for v in value]
+    return value

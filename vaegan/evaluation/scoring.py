@@ -1,0 +1,234 @@
+"""Score trained runs on equal terms: the same held-out images, extractor, sample count and prior noise for every run.
+
+For each run: FID and KID of N prior samples, FID of the reconstructions of the first N test images, sharpness
+ratios of both (1.0 = as sharp as real), and MSE/PSNR/SSIM of the reconstructions. All scores come from the
+metrics package; the real side (features of the reference images) is computed once per report.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+import torch
+
+from metrics import get_extractor, radial_power_spectrum, reconstruction_metrics, score_samples
+from vaegan.data import load_dataset
+from vaegan.evaluation.curves import Curve, fid_curve, read_metrics_log
+from vaegan.sampling import prior_samples, reconstructions
+from vaegan.trained_run import load_trained_run
+from vaegan.training.checkpoint import checkpoint_path
+
+PREVIEW = 64  # images per grid in the report (8 x 8)
+
+
+class RunFolderError(FileNotFoundError):
+    """A run folder that is missing or holds no checkpoint to score."""
+
+
+class MixedDataError(ValueError):
+    """Runs trained on different data: their scores would not share a reference."""
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    which: str = "latest"  # checkpoint to score: "latest" | "best" (best by FID during training; falls back to latest)
+    samples: int = 5000  # N: prior samples per run, and test images reconstructed per run
+    extractor: str = "domain"  # a name in metrics.EXTRACTORS
+    inception_weights: str | None = None  # weights file for extractor="inception"
+    seed: int = 0  # seed of the prior noise z, shared by every run
+    reference_size: int = 10000  # the first this-many test images are the real reference
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.which not in ("latest", "best"):
+            raise ValueError(f"which must be 'latest' or 'best', got {self.which!r}")
+        if self.samples < 2 or self.reference_size < 2:
+            raise ValueError(f"samples and reference_size must be >= 2, got {self.samples} and {self.reference_size}")
+
+
+@dataclass
+class Reference:
+    """The held-out images every run is scored against, and the extractor (with their features cached)."""
+
+    dataset: str  # e.g. "fashion_mnist"
+    identity: str  # exact pixels of the test split, see ImageDataset.identity
+    test_images: torch.Tensor  # uint8 (M_test, C, H, W): the whole test split
+    real: torch.Tensor  # uint8 (M, C, H, W): the first reference_size test images
+    extractor: "ReferenceFeatures"
+    spectrum: tuple[np.ndarray, np.ndarray]  # radial power spectrum of `real`: freqs (K,), power (K,)
+
+
+class ReferenceFeatures:
+    """A FeatureExtractor that answers the reference images' features from memory.
+
+    score_samples extracts the real side on every call; with this wrapper that costs one extraction per report."""
+
+    def __init__(self, extractor, reference: torch.Tensor) -> None:
+        self.inner, self.reference = extractor, reference
+        self.name, self.id = extractor.name, extractor.id
+        self.weights_sha256, self.feature_dim = extractor.weights_sha256, extractor.feature_dim
+        self.reference_features = extractor.features(reference)
+
+    def features(self, images: torch.Tensor, batch_size: int = 200) -> np.ndarray:
+        if images is self.reference:
+            return self.reference_features
+        return self.inner.features(images, batch_size=batch_size)
+
+
+@dataclass
+class RunResult:
+    """One run as the report shows it. scores is None when nothing could be scored (diverged before any checkpoint)."""
+
+    run_dir: Path
+    name: str
+    kind: str
+    seed: int
+    config: dict
+    status: str  # from status.json: finished | interrupted | running | diverged | unknown
+    status_step: int | None  # the step status.json reports (for a diverged run: where it diverged)
+    message: str
+    checkpoint: str | None = None  # "latest" | "best" | None
+    step: int | None = None  # step of the scored checkpoint
+    wall_seconds: float | None = None  # training wall time at that checkpoint
+    scores: dict | None = None
+    samples: torch.Tensor | None = None  # uint8 (PREVIEW, C, H, W) prior samples, same z for every run
+    reconstructions: torch.Tensor | None = None  # uint8 (PREVIEW, C, H, W) of reference.test_images[:PREVIEW]
+    spectra: dict = field(default_factory=dict)  # "samples" / "reconstructions" -> (freqs, power)
+    curve: Curve | None = None  # FID during training
+
+    @property
+    def diverged(self) -> bool:
+        return self.status == "diverged"
+
+    @property
+    def note(self) -> str:
+        """What a reader must know about this row, or ''."""
+        if self.diverged:
+            where = f"diverged at step {self.status_step}"
+            if self.scores is None:
+                return f"{where}; no checkpoint had been saved, nothing to score"
+            return f"{where}; scored its last good checkpoint (step {self.step})"
+        if self.status in ("interrupted", "running"):
+            return f"{self.status} at step {self.status_step}; scored step {self.step}"
+        return ""
+
+
+def read_status(run_dir: Path) -> dict:
+    """status.json as written by the training loop, or {"status": "unknown"} for a run folder without one."""
+    try:
+        return json.loads((run_dir / "status.json").read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {"status": "unknown", "step": None, "message": ""}
+
+
+def check_run_folder(run_dir: Path) -> dict:
+    """The run's status; RunFolderError unless it is a run folder with a checkpoint (or a diverged run)."""
+    if not run_dir.is_dir():
+        raise RunFolderError(f"run folder {run_dir} does not exist; pass folders made by training (e.g. runs/00001-...)")
+    if not (run_dir / "config.json").is_file():
+        raise RunFolderError(f"{run_dir} is not a vaegan run folder (no config.json)")
+    status = read_status(run_dir)
+    if not checkpoint_path(run_dir).is_file() and status.get("status") != "diverged":
+        raise RunFolderError(
+            f"run {run_dir} has no checkpoint ({checkpoint_path(run_dir)} is missing): it is still starting or stopped "
+            "before its first save; resume it (scripts/train_*.py --resume RUN_DIR) or leave it out"
+        )
+    return status
+
+
+def build_reference(dataset: str, root: str | None, image_size: int | None, cfg: EvalConfig,
+                    out: TextIO = sys.stdout) -> Reference:
+    """Load the test split and extract the reference features once (the slow part with Inception on a CPU)."""
+    test = load_dataset(dataset, "test", root=root, image_size=image_size)
+    real = test.images[: cfg.reference_size]
+    options = {"device": cfg.device}
+    if cfg.extractor == "inception":
+        options["weights_path"] = cfg.inception_weights
+    extractor = get_extractor(cfg.extractor, **options)
+    print(f"reference: {len(real)} {dataset} test images, features by {extractor.id}", file=out, flush=True)
+    freqs, power = radial_power_spectrum(real)
+    return Reference(dataset, test.identity, test.images, real, ReferenceFeatures(extractor, real),
+                     (freqs.numpy(), power.numpy()))
+
+
+def reference_for_runs(run_dirs: list[Path], cfg: EvalConfig, out: TextIO = sys.stdout) -> Reference:
+    """The reference of the runs' common dataset; MixedDataError when they were trained on different data."""
+    datas = {}
+    for run_dir in run_dirs:
+        data = json.loads((run_dir / "config.json").read_text())["data"]
+        datas[(data["dataset"], data.get("image_size"))] = data
+    if len(datas) > 1:
+        found = ", ".join(f"{d}" + (f" at {s}px" if s else "") for d, s in datas)
+        raise MixedDataError(f"the runs were trained on different data ({found}); evaluate each dataset in its own report")
+    data = next(iter(datas.values()))
+    return build_reference(data["dataset"], data.get("root"), data.get("image_size"), cfg, out)
+
+
+def score_run(run_dir: Path, reference: Reference, cfg: EvalConfig) -> RunResult:
+    """Score one run folder (checked with check_run_folder first)."""
+    run_dir = Path(run_dir)
+    status = check_run_folder(run_dir)
+    config = json.loads((run_dir / "config.json").read_text())
+    result = RunResult(run_dir, run_dir.name, config["kind"], config["seed"], config, status.get("status", "unknown"),
+                       status.get("step"), status.get("message", ""), curve=fid_curve(read_metrics_log(run_dir)))
+    if not checkpoint_path(run_dir).is_file():  # diverged before its first checkpoint
+        return result
+    run = load_trained_run(run_dir, cfg.which, cfg.device)
+    enc, dec = run.nets["encoder"], run.nets["decoder"]
+    result.checkpoint, result.step, result.wall_seconds = run.which, run.step, run.wall_seconds
+    # The same z for every run (same seed, drawn on the CPU), so grids show what each decoder makes of one noise.
+    samples = prior_samples(dec, cfg.samples, run.cfg.model.latent_dim, torch.Generator().manual_seed(cfg.seed))
+    inputs = reference.test_images[: cfg.samples]
+    recons = reconstructions(enc, dec, inputs)
+    sample_scores = score_samples(samples, reference.real, reference.extractor, kid=True)
+    recon_scores = score_samples(recons, reference.real, reference.extractor, kid=False,
+                                 real_images_for_sharpness=inputs)
+    result.scores = {
+        "fid": sample_scores["fid"],
+        "kid": sample_scores["kid"],
+        "kid_std": sample_scores["kid_std"],
+        "recon_fid": recon_scores["fid"],
+        "sample_laplacian_ratio": sample_scores["laplacian_ratio"],
+        "sample_high_freq_ratio": sample_scores["high_freq_ratio"],
+        "recon_laplacian_ratio": recon_scores["laplacian_ratio"],
+        "recon_high_freq_ratio": recon_scores["high_freq_ratio"],
+        **reconstruction_metrics(inputs, recons),
+        "n_samples": sample_scores["n_fake"],
+        "n_reconstructions": recon_scores["n_fake"],
+        "n_real": sample_scores["n_real"],
+        "extractor": sample_scores["extractor"],
+        "extractor_sha256": sample_scores["extractor_sha256"],
+    }
+    result.samples, result.reconstructions = samples[:PREVIEW], recons[:PREVIEW]
+    result.spectra = {name: tuple(t.numpy() for t in radial_power_spectrum(images))
+                      for name, images in (("samples", samples), ("reconstructions", recons))}
+    return result
+
+
+def score_runs(run_dirs: list[Path], reference: Reference, cfg: EvalConfig, out: TextIO = sys.stdout) -> list[RunResult]:
+    """Score every run, printing a line per run with its headline scores, its time and the time left."""
+    results: list[RunResult] = []
+    start = time.monotonic()
+    for i, run_dir in enumerate(run_dirs, 1):
+        print(f"[{i}/{len(run_dirs)}] scoring {run_dir} ({cfg.which} checkpoint, N={cfg.samples})", file=out, flush=True)
+        t0 = time.monotonic()
+        result = score_run(run_dir, reference, cfg)
+        results.append(result)
+        elapsed = time.monotonic() - start
+        left = elapsed / i * (len(run_dirs) - i)
+        if result.scores is None:
+            summary = result.note
+        else:
+            s = result.scores
+            summary = (f"step {result.step}: FID {s['fid']:.2f}, KID {s['kid']:.4f}, recon FID {s['recon_fid']:.2f}, "
+                       f"sharpness {s['sample_laplacian_ratio']:.2f} of real, SSIM {s['ssim']:.3f}")
+            if result.note:
+                summary += f" ({result.note})"
+        print(f"      {summary} [{time.monotonic() - t0:.1f} s, about {left:.0f} s left]", file=out, flush=True)
+    return results
