@@ -28,6 +28,7 @@ from metrics.image_io import InputError, check_images
 from metrics.stats import write_atomically
 
 BUNDLED_WEIGHTS = Path(__file__).resolve().parent / "weights" / "domain_fashion_mnist.pt"
+BUNDLED_DATASET = "fashion_mnist"
 # sha256 of BUNDLED_WEIGHTS; retraining the bundled file must come with an update of this constant.
 BUNDLED_WEIGHTS_SHA256 = "8ac9f7ce3360342cbe6e816370b98dc60fbac9757c379d85e401a9bf10c25eb4"
 
@@ -122,8 +123,13 @@ def read_provenance(weights_path: Path) -> dict:
     sidecar = weights_path.with_suffix(".json")
     if not sidecar.is_file():
         return {}
-    with open(sidecar) as f:
-        return json.load(f)
+    try:
+        provenance = json.loads(sidecar.read_text())
+    except (OSError, ValueError) as exc:
+        raise DomainWeightsError(f"cannot read the provenance file {str(sidecar)!r} ({exc}); fix or delete it") from exc
+    if not isinstance(provenance, dict):
+        raise DomainWeightsError(f"{str(sidecar)!r} must hold a json object, got {type(provenance).__name__}")
+    return provenance
 
 
 class DomainExtractor:
@@ -141,12 +147,14 @@ class DomainExtractor:
                    "train them with scripts/train_domain_extractor.py --out PATH, or leave weights_path unset "
                    "for the bundled Fashion-MNIST weights")
             raise DomainWeightsNotFound(f"domain extractor weights {str(path)!r} not found; {fix}")
-        provenance = read_provenance(path)
         self.weights_sha256 = file_sha256(path)
         if weights_path is None:
             expected, source = BUNDLED_WEIGHTS_SHA256, "BUNDLED_WEIGHTS_SHA256 in metrics/domain.py"
+            self.dataset = BUNDLED_DATASET
         else:
+            provenance = read_provenance(path)
             expected, source = provenance.get("sha256", self.weights_sha256), str(path.with_suffix(".json"))
+            self.dataset = provenance.get("dataset", "custom")
         if self.weights_sha256 != expected:
             raise WeightsHashMismatch(
                 f"domain extractor weights {str(path)!r} have sha256 {self.weights_sha256}, but {source} expects "
@@ -154,7 +162,6 @@ class DomainExtractor:
                 "scripts/train_domain_extractor.py, which writes both), or update the expected hash if the change "
                 "is intended")
         self.weights_path = path
-        self.dataset = provenance.get("dataset", "custom")
         self.id = f"domain-{self.dataset}@{self.weights_sha256[:8]}"
         self.device = torch.device(device)
         self.model = load_domain_net(path).to(self.device)

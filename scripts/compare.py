@@ -34,6 +34,8 @@ def main() -> None:
     g.add_argument("--out", default=None, help="report folder (default: a new reports/NNNNN-<runs>/)")
     g.add_argument("--reports-dir", default="reports", help="parent of the numbered report folders")
     g.add_argument("--samples", type=positive_int, default=e.samples, help="N prior samples and reconstructions per run")
+    g.add_argument("--reference-size", type=positive_int, default=e.reference_size,
+                   help="real reference: the first this-many test images")
     g.add_argument("--which", default=e.which, choices=["latest", "best"], help="checkpoint to score")
     g.add_argument("--extractor", default=e.extractor, choices=["domain", "inception"],
                    help="features for FID/KID (domain: 28x28 grayscale only)")
@@ -47,7 +49,7 @@ def main() -> None:
         configs = comparison_configs(train_budget, args.seeds, args.dataset, args.data_root, args.runs_dir,
                                      overrides={"fid_every": args.fid_every})
         eval_cfg = EvalConfig(which=args.which, samples=args.samples, extractor=args.extractor,
-                              inception_weights=args.inception_weights)
+                              inception_weights=args.inception_weights, reference_size=args.reference_size)
         # The reference first: a wrong extractor for this data fails now, not after the training.
         reference = build_reference(args.dataset, args.data_root, None, eval_cfg)
         run_dirs = []

@@ -22,13 +22,16 @@ def main() -> None:
                    help="feature extractor for FID/KID (domain: Fashion-MNIST-sized 28x28 grayscale only)")
     p.add_argument("--inception-weights", default=d.inception_weights, metavar="PATH",
                    help="pt_inception weights file for --extractor inception")
+    p.add_argument("--reference-size", type=positive_int, default=d.reference_size,
+                   help="real reference: the first this-many test images (fewer: faster with Inception on a CPU)")
     p.add_argument("--seed", type=int, default=d.seed, help="seed of the prior noise, shared by all runs")
     p.add_argument("--device", default=d.device)
     args = p.parse_args()
 
     def run():
         cfg = EvalConfig(which=args.which, samples=args.samples, extractor=args.extractor,
-                         inception_weights=args.inception_weights, seed=args.seed, device=args.device)
+                         inception_weights=args.inception_weights, seed=args.seed, device=args.device,
+                         reference_size=args.reference_size)
         html = evaluate_runs(args.run_dirs, cfg, out_dir=args.out, reports_root=args.reports_dir)
         print(f"report: {html}")
 

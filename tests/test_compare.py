@@ -10,9 +10,9 @@ import torch
 from vaegan.config import TrainConfig
 from vaegan.evaluation.comparison import Plan, budget, comparison_configs, plan_run, run_plan
 from vaegan.training import vae_step
-from vaegan.training.methods import METHODS, Method
 from vaegan.training.checkpoint import checkpoint_path, load_checkpoint
 from vaegan.training.loop import train
+from vaegan.training.methods import METHODS, Method
 
 
 def set_status(run, status: str) -> None:

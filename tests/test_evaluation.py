@@ -95,7 +95,7 @@ def test_scores_agree_with_the_metrics_package(report, runs):
     test = load_dataset("fashion_mnist", "test").images
     run = load_trained_run(runs[1])
     samples = prior_samples(run.nets["decoder"], 200, run.cfg.model.latent_dim, torch.Generator().manual_seed(3))
-    direct = score_samples(samples, test[:512], get_extractor("domain"), kid=False)
+    direct = score_samples(samples, test[:512], get_extractor("domain"), kid=False, real_images_for_sharpness=test[:200])
     recon = reconstruction_metrics(test[:200], reconstructions(run.nets["encoder"], run.nets["decoder"], test[:200]))
     scores = json.loads((report / "metrics.json").read_text())["runs"][1]["scores"]
     assert scores["fid"] == pytest.approx(direct["fid"], rel=1e-9)

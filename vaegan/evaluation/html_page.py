@@ -52,8 +52,8 @@ def html_table(table: Table) -> str:
         for c in row:
             cls = " ".join(name for name, on in (("best", c.best), ("bad", c.bad), ("wrap", c.wrap)) if on)
             sub = f"<small>{escape(c.sub)}</small>" if c.sub else ""
-            # <wbr>: long folder names and extractor ids may break after - _ @ rather than mid-word
-            text = re.sub(r"([-_@])", r"\1<wbr>", escape(c.text)) if c.wrap else escape(c.text)
+            # <wbr>: long folder names and extractor ids may break after - and @ rather than mid-word
+            text = re.sub(r"([-@])", r"\1<wbr>", escape(c.text)) if c.wrap else escape(c.text)
             cells.append(f'<td class="{cls}">{text}{sub}</td>' if cls else f"<td>{text}{sub}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f'<div class="card scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'

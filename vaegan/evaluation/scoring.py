@@ -186,7 +186,9 @@ def score_run(run_dir: Path, reference: Reference, cfg: EvalConfig) -> RunResult
     samples = prior_samples(dec, cfg.samples, run.cfg.model.latent_dim, torch.Generator().manual_seed(cfg.seed))
     inputs = reference.test_images[: cfg.samples]
     recons = reconstructions(enc, dec, inputs)
-    sample_scores = score_samples(samples, reference.real, reference.extractor, kid=True)
+    # Sharpness of both is relative to the same N real images (the inputs): the real side costs N, not M, images.
+    sample_scores = score_samples(samples, reference.real, reference.extractor, kid=True,
+                                  real_images_for_sharpness=inputs)
     recon_scores = score_samples(recons, reference.real, reference.extractor, kid=False,
                                  real_images_for_sharpness=inputs)
     result.scores = {
