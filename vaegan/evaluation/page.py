@@ -61,7 +61,8 @@ def build_page(results: list[RunResult], reference: Reference, cfg: EvalConfig, 
              f"against the first {n_real} images of the {reference.dataset} test split; {cfg.which} checkpoint.")
     notes = [f"{label}: {r.note}" for r, label in zip(results, labels) if r.note]
     if "curves" not in files:
-        notes.append("No run logged FID during training (fid_every = 0), so there are no FID-over-training curves.")
+        notes.append("No run logged FID during training (it was off, or the runs ended before their first FID at "
+                     "fid_every steps), so there is no FID-over-training plot.")
     else:
         notes += [f"{label} logged no FID during training; it has no curve." for r, label in zip(results, labels)
                   if r.curve is None]

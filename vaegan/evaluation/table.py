@@ -40,7 +40,8 @@ def status_text(r: RunResult) -> str:
 def metric_cell(m: Metric, value: float | None, spread: float | None = None, best: bool = False) -> Cell:
     if value is None:
         return Cell("–")
-    return Cell(f"{value:.{m.digits}f}", "" if spread is None else f"± {spread:.{m.digits}f}", best=best)
+    digits = m.digits if abs(value) < 100 else 1  # large values (an untrained model's FID/KID): decimals are noise
+    return Cell(f"{value:.{digits}f}", "" if spread is None else f"± {spread:.{digits}f}", best=best)
 
 
 def runs_table(results: list[RunResult]) -> Table:
