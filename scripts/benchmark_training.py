@@ -6,6 +6,7 @@ the time of `fid_every` training steps.
 """
 
 import argparse
+import tempfile
 import dataclasses
 import time
 
@@ -56,7 +57,7 @@ def main() -> None:
     print(f"VAE-GAN step costs {best['vaegan'] / best['vae']:.2f}x a VAE step")
 
     cfg = cfgs["vae"]
-    monitor = FIDMonitor(cfg, test.images)
+    monitor = FIDMonitor(dataclasses.replace(cfg, runs_dir=tempfile.mkdtemp()), test)
     decoder = build_state(cfg, METHODS["vae"].optimizer_groups, train.images).nets["decoder"]
     monitor(decoder)
     start = time.perf_counter()

@@ -28,7 +28,8 @@ def main() -> None:
     g.add_argument("--seeds", type=positive_int, default=1, help="train each model with seeds 0..K-1; report mean ± std")
     g.add_argument("--dataset", default=d.data.dataset, choices=sorted(DATASETS))
     g.add_argument("--data-root", default=d.data.root, help="folder holding the dataset files")
-    g.add_argument("--fid-every", type=int, default=d.fid_every, help="steps between FIDs during training; 0: off")
+    g.add_argument("--fid-every", type=int, default=None,
+                   help="steps between FIDs during training; 0: off (default: about once a minute for each method)")
     g.add_argument("--runs-dir", default=d.runs_dir, help="where runs are trained, and looked up for reuse")
     g = p.add_argument_group("evaluation")
     g.add_argument("--out", default=None, help="report folder (default: a new reports/NNNNN-<runs>/)")
@@ -47,7 +48,7 @@ def main() -> None:
         given = args.minutes is not None or args.steps is not None or args.epochs is not None
         train_budget = budget(args.minutes if given else DEFAULT_MINUTES, args.steps, args.epochs)
         configs = comparison_configs(train_budget, args.seeds, args.dataset, args.data_root, args.runs_dir,
-                                     overrides={"fid_every": args.fid_every})
+                                     overrides={} if args.fid_every is None else {"fid_every": args.fid_every})
         eval_cfg = EvalConfig(which=args.which, samples=args.samples, extractor=args.extractor,
                               inception_weights=args.inception_weights, reference_size=args.reference_size)
         # The reference first: a wrong extractor for this data fails now, not after the training.

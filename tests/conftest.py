@@ -14,7 +14,7 @@ from vaegan.config import DataConfig, TrainConfig
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def fashion_mnist() -> Path:
     if not (FASHION_MNIST / "train-images-idx3-ubyte.gz").exists():
         if os.environ.get("CI"):

@@ -4,7 +4,6 @@ package, a self-contained page, diverged and missing runs, and the pieces (curve
 import dataclasses
 import json
 import math
-import os
 import shutil
 import subprocess
 import sys
@@ -27,19 +26,14 @@ from vaegan.trained_run import load_trained_run
 from vaegan.training.loop import train
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
 EVAL = EvalConfig(samples=200, reference_size=512, seed=3)
 pytestmark = pytest.mark.filterwarnings("ignore:KID subsets of")  # small N on purpose: speed
 FID_LOG = [(2, 1.5, 900.0), (4, 3.0, 700.0), (4, 3.2, 650.0)]  # step 4 logged twice (a resume): the last one counts
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def runs(tmp_path_factory, fashion_mnist):
     """A VAE and a VAE-GAN, 4 steps each on 512 real images; the VAE gets an FID log as the loop writes it."""
-    if not DATA.exists():
-        if os.environ.get("CI"):
-            pytest.fail("Fashion-MNIST is missing in CI")
-        pytest.skip("Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
     root = tmp_path_factory.mktemp("runs")
     dirs = []
     for kind in ("vae", "vaegan"):

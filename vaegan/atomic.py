@@ -15,6 +15,7 @@ def atomic_write(path: str | Path, write: Callable[[object], None], mode: str = 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, 0o644)  # mkstemp makes 0600; results are meant to be shared like any other file
     try:
         with os.fdopen(fd, mode) as f:
             write(f)

@@ -12,6 +12,9 @@ import os
 import sys
 from typing import Callable, Sequence
 
+from metrics.domain import DomainWeightsError
+from metrics.extractors import WeightsHashMismatch
+from metrics.inception import InceptionWeightsError
 from vaegan.config import DataConfig, OptimConfig, TrainConfig, VAEGANLossConfig, VAELossConfig
 from vaegan.data import DatasetFormatError, DatasetNotFoundError, DATASETS
 from vaegan.models import PRESETS
@@ -19,7 +22,8 @@ from vaegan.training.checkpoint import CheckpointError
 from vaegan.training.loop import NonFiniteLossError, prepare, resume, train
 
 # Errors a user can fix from the message alone; anything else is a bug and keeps its traceback.
-USER_ERRORS = (DatasetNotFoundError, DatasetFormatError, CheckpointError, NonFiniteLossError, ValueError, FileNotFoundError)
+USER_ERRORS = (DatasetNotFoundError, DatasetFormatError, CheckpointError, NonFiniteLossError, ValueError, FileNotFoundError,
+               WeightsHashMismatch, InceptionWeightsError, DomainWeightsError)
 
 
 def default_config(kind: str) -> TrainConfig:

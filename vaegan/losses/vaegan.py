@@ -17,9 +17,13 @@ paper's own code did. L_GAN never enters the encoder's loss, and the discriminat
 each network's gradient from its own loss only.
 
 Normalisation (why one gamma serves 28x28 and 64x64): L_llike is the squared error averaged over the Dis_l
-features (64x64: 16,384 of them; 28x28: 2,048), and L_prior is the KL summed over latent dimensions divided
-by the number of pixels C*H*W, the same per-pixel scale at which the VAE's ELBO trades reconstruction against KL.
-Both then keep their size when the resolution changes, and gamma weighs two O(1) quantities.
+features (64x64: 16,384 of them; 28x28: 2,048) and divided by the mean square of the real features, a relative
+error: Dis_l is read before a BatchNorm, so its scale is arbitrary and drifts while Dis trains, and a sum or plain
+mean would change gamma's meaning with the resolution and over training. L_prior is the KL summed over latent
+dimensions divided by the number of pixels C*H*W, the per-pixel scale at which the VAE's ELBO trades reconstruction
+against KL. Measured after 20 steps (scripts/gamma_scale_check.py): L_llike is 0.39 at 28x28 and 0.43 at 64x64
+(summed: 975 vs 44,140), and the decoder's last-layer gradient ratio feature/adversarial is 8.1 vs 3.5 (summed:
+2.0e4 vs 3.5e5), so gamma = 0.1 gives 0.8 and 0.35, the balance the original code had at 64x64.
 """
 
 from __future__ import annotations
@@ -70,7 +74,9 @@ def vaegan_losses(nets: dict, x: torch.Tensor, noise: torch.Generator, cfg: VAEG
 
     # Real and fake batches pass Dis separately so BatchNorm never mixes their statistics.
     real, rec, gen = dis(x), dis(x_rec), dis(x_p)
-    feature = (real.features - rec.features).pow(2).mean()
+    # Relative to the energy of the real features: Dis_l sits before a BatchNorm, so its scale is arbitrary and
+    # drifts as Dis trains; the ratio does not (the denominator is a constant to every gradient).
+    feature = (real.features - rec.features).pow(2).mean() / real.features.detach().pow(2).mean().clamp_min(1e-12)
     pixel = (x_rec - x).pow(2).mean()
     reconstruction = feature + cfg.pixel_weight * pixel
 

@@ -139,7 +139,7 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
     if state.step == 0:
         write_run_header(writer, cfg)
     fixed = fixed_inputs(test_data.images, cfg.model.latent_dim, cfg.seed)
-    fid_monitor = fid_monitor_for(cfg, test_data.images, out)
+    fid_monitor = fid_monitor_for(cfg, test_data, out)
     progress = Progress(state.step, total_steps, None if seconds_budget is None else seconds_budget - state.wall_seconds,
                         cfg.batch_size, cfg.progress_seconds, out)
     saved_step = state.step
