@@ -43,7 +43,7 @@ def reference_forward(state, x, noise_state):
     x_rec = dec(mu + (0.5 * logvar).exp() * torch.randn(mu.shape, generator=g))
     x_p = dec(torch.randn(mu.shape, generator=g))
     real, rec, gen = dis(x), dis(x_rec), dis(x_p)
-    llike = ((real.features - rec.features) ** 2).mean()
+    llike = ((real.features - rec.features) ** 2).mean() / (real.features.detach() ** 2).mean()
     fake_logits = torch.cat([rec.logits, gen.logits])
     bce = F.binary_cross_entropy_with_logits
     l_gan = bce(real.logits, torch.ones_like(real.logits)) + bce(fake_logits, torch.zeros_like(fake_logits))
