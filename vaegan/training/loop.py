@@ -144,6 +144,7 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
                         cfg.batch_size, cfg.progress_seconds, out)
     saved_step = state.step
     means = ScalarMeans()
+    stats: dict[str, torch.Tensor] = {}  # stays empty when a resumed run has no budget left
     rate = Rate(state.step, cfg.batch_size)
     session_start, wall_at_start = time.monotonic(), state.wall_seconds
     status = "interrupted"
@@ -179,7 +180,7 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
             save_with_heldout(state, run_dir, writer, test_data)
         if state.step % cfg.image_every != 0:
             log_visuals(writer, state.nets, fixed, state.step, run_dir / "samples")
-        progress.update(state.step, summarize(stats) if state.step else "", force=True)
+        progress.update(state.step, summarize(stats), force=True)
     except NonFiniteLossError as e:
         status = "diverged"
         write_status(run_dir, status, state, str(e))
