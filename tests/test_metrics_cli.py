@@ -17,7 +17,7 @@ from metrics.cli import main
 from metrics.frechet import feature_statistics, frechet_distance
 from metrics.image_io import InputError, load_images, load_images_or_stats
 from metrics.stats import FeatureStats
-from test_metrics_stats import ProjectionExtractor
+from fake_extractor import ProjectionExtractor
 from vaegan.data import load_dataset
 
 REPO = Path(__file__).resolve().parents[1]

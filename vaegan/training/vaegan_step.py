@@ -13,6 +13,7 @@ from torch import nn
 
 from vaegan.config import VAEGANLossConfig
 from vaegan.losses.vaegan import vaegan_losses
+from vaegan.training.gradients import grad_norm
 from vaegan.training.state import TrainState
 
 OPTIMIZER_GROUPS = {"encoder": ("encoder",), "decoder": ("decoder",), "discriminator": ("discriminator",)}
@@ -28,7 +29,7 @@ def apply_gradients(net: nn.Module, grads: list[torch.Tensor | None], optimizer:
     params = [p for p in net.parameters() if p.requires_grad]
     for p, g in zip(params, grads):
         p.grad = torch.zeros_like(p) if g is None else g
-    norm = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in params]))
+    norm = grad_norm(net)
     optimizer.step()
     return norm
 
