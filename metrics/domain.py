@@ -23,7 +23,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from metrics.extractors import WeightsHashMismatch, file_sha256, run_batched
+from metrics.batching import run_batched
+from metrics.weights_file import WeightsHashMismatch, file_sha256
 from metrics.image_io import InputError, check_images
 from metrics.stats import write_atomically
 

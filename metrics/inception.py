@@ -19,7 +19,8 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models.inception import BasicConv2d, InceptionA, InceptionB, InceptionC, InceptionD, InceptionE
 
-from metrics.extractors import file_sha256, run_batched
+from metrics.batching import run_batched
+from metrics.weights_file import file_sha256
 from metrics.image_io import check_images
 
 FID_WEIGHTS_FILENAME = "pt_inception-2015-12-05-6726825d.pth"

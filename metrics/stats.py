@@ -12,13 +12,15 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Callable
+from typing import IO, TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
 
-from metrics.extractors import FeatureExtractor
 from metrics.frechet import check_features, feature_statistics
+
+if TYPE_CHECKING:  # typing only: extractors build DomainExtractor, which imports this module
+    from metrics.extractors import FeatureExtractor
 
 STATS_KEYS = ("mu", "sigma", "n", "extractor_id", "dataset_id")
 

@@ -14,7 +14,8 @@ import metrics.domain
 from metrics.domain import (BUNDLED_WEIGHTS, BUNDLED_WEIGHTS_SHA256, DomainExtractor, DomainInputError, DomainNet,
                             DomainNetConfig, DomainWeightsError, DomainWeightsNotFound, save_domain_net,
                             to_network_input)
-from metrics.extractors import EXTRACTORS, WeightsHashMismatch, get_extractor
+from metrics.extractors import EXTRACTORS, get_extractor
+from metrics.weights_file import WeightsHashMismatch
 from metrics.image_io import InputError
 from vaegan.data import load_dataset
 

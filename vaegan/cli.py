@@ -13,7 +13,7 @@ import sys
 from typing import Callable, Sequence
 
 from metrics.domain import DomainWeightsError
-from metrics.extractors import WeightsHashMismatch
+from metrics.weights_file import WeightsHashMismatch
 from metrics.inception import InceptionWeightsError
 from vaegan.config import DataConfig, OptimConfig, TrainConfig, VAEGANLossConfig, VAELossConfig
 from vaegan.data import DatasetFormatError, DatasetNotFoundError, DATASETS
