@@ -49,13 +49,14 @@ def main() -> None:
         x = to_model_range(next(state.batches))
         mu, logvar = enc(x)
         x_rec = dec(reparameterize(mu, logvar, state.noise))
-        real, rec = dis(x), dis(x_rec)
-        err = (real.features - rec.features).pow(2)
+        out = dis(torch.cat([x, x_rec]))  # one pass, as in training: shared BatchNorm statistics
+        (f_real, f_rec), rec_logits = out.features.chunk(2), out.logits.chunk(2)[1]
+        err = (f_real - f_rec).pow(2)
         last = dec.to_image.weight
-        g_adv = torch.autograd.grad(decoder_adversarial_loss(rec.logits, cfg.vaegan.adversarial), last, retain_graph=True)[0].norm()
+        g_adv = torch.autograd.grad(decoder_adversarial_loss(rec_logits, cfg.vaegan.adversarial), last, retain_graph=True)[0].norm()
         cells = []
         for reduce in REDUCTIONS.values():
-            loss = reduce(err, real.features)
+            loss = reduce(err, f_real)
             g_feat = torch.autograd.grad(loss, last, retain_graph=True)[0].norm()
             cells.append(f"{loss.item():>17.4g} {(g_feat / g_adv).item():>20.4g}")
         print(f"{preset:>9} {err.shape[1]:>8} " + " ".join(cells))

@@ -59,6 +59,25 @@ def test_resume_is_bit_exact_for_the_vaegan(tiny_config):
     assert all(torch.equal(a[n][k], b[n][k]) for n in a for k in a[n])
 
 
+def test_resume_with_a_new_budget_replaces_the_old_one(tiny_config):
+    run = train(tiny_config(steps=None, epochs=0.25, limit=256))  # 2 of 8 steps per epoch
+    assert load_checkpoint(checkpoint_path(run))["step"] == 2
+    resume(run, {"steps": 5})  # the saved epochs=0.25 must not cap it
+    assert load_checkpoint(checkpoint_path(run))["step"] == 5
+    saved = TrainConfig.load(run / "config.json")
+    assert (saved.steps, saved.epochs) == (5, None)
+    assert json.loads((run / "status.json").read_text())["status"] == "finished"
+
+
+def test_a_torn_metrics_line_does_not_swallow_the_next_record(tiny_config):
+    run = train(tiny_config(steps=2, checkpoint_every=2))
+    with open(run / "metrics.jsonl", "a") as f:
+        f.write('{"step": 3, "wall_sec')  # a crash in the middle of an append
+    resume(run, {"steps": 4})
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    assert json.loads(lines[-1])["step"] == 4
+
+
 def test_run_folders_never_collide_and_keep_the_config(tiny_config):
     cfg = tiny_config(steps=1)
     first, second = train(cfg), train(cfg)

@@ -42,12 +42,13 @@ def reference_forward(state, x, noise_state):
     prior = 0.5 * (mu**2 + logvar.exp() - 1 - logvar).sum(1).mean() / N_PIXELS
     x_rec = dec(mu + (0.5 * logvar).exp() * torch.randn(mu.shape, generator=g))
     x_p = dec(torch.randn(mu.shape, generator=g))
-    real, rec, gen = dis(x), dis(x_rec), dis(x_p)
-    llike = ((real.features - rec.features) ** 2).mean() / (real.features.detach() ** 2).mean()
-    fake_logits = torch.cat([rec.logits, gen.logits])
+    out = dis(torch.cat([x, x_rec, x_p]))  # one pass: shared BatchNorm statistics
+    (f_real, f_rec, _), (l_real, l_rec, l_p) = out.features.chunk(3), out.logits.chunk(3)
+    llike = ((f_real - f_rec) ** 2).mean() / (f_real.detach() ** 2).mean()
     bce = F.binary_cross_entropy_with_logits
-    l_gan = bce(real.logits, torch.ones_like(real.logits)) + bce(fake_logits, torch.zeros_like(fake_logits))
-    dec_adv = bce(fake_logits, torch.ones_like(fake_logits))
+    one, zero = torch.ones_like(l_real), torch.zeros_like(l_real)
+    l_gan = bce(l_real, one) + bce(l_rec, zero) + bce(l_p, zero)  # the paper's three terms
+    dec_adv = bce(l_rec, one) + bce(l_p, one)
     return prior, llike, l_gan, dec_adv
 
 

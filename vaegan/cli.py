@@ -50,6 +50,7 @@ def positive_int(text: str) -> int:
 def build_parser(kind: str) -> argparse.ArgumentParser:
     d = default_config(kind)
     p = argparse.ArgumentParser(
+        allow_abbrev=False,  # --resume tells budget flags the user gave by their exact spelling
         description=f"Train a {'VAE-GAN (Larsen et al. 2016)' if kind == 'vaegan' else 'VAE'}; "
         "writes a run folder with config.json, checkpoints/, tensorboard/ and samples/.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -91,7 +92,7 @@ def build_parser(kind: str) -> argparse.ArgumentParser:
     g.add_argument("--fid-samples", type=positive_int, default=d.fid_samples)
     g.add_argument("--fid-extractor", default=d.fid_extractor, choices=["domain", "inception"])
     g.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its latest checkpoint "
-                   "(its saved config is used; only --epochs/--steps/--minutes given here change it)")
+                   "(its saved config is used; --epochs/--steps/--minutes given here replace its budget)")
     g.add_argument("--dry-run", action="store_true", help="print the resolved config and stop")
     return p
 

@@ -70,9 +70,9 @@ class VAEGANLossConfig:
     """Losses and stabilisers of the VAE-GAN (Larsen et al. 2016, Algorithm 1); see vaegan/losses/vaegan.py."""
 
     # Weight of L_llike^Dis_l against L_GAN in the decoder's loss. With L_llike relative to the real features' energy,
-    # 0.1 puts the decoder's two last-layer gradients in the ratio the original code had at 64x64 (gamma 1e-6 on a
-    # sum over 16,384 features): ~0.35 there and ~0.8 at 28x28 (scripts/gamma_scale_check.py).
-    gamma: float = 0.1
+    # 0.25 puts the decoder's two last-layer gradients in the ratio the original code had at 64x64 (gamma 1e-6 on a
+    # sum over 16,384 features): ~0.5 there and ~0.9 at 28x28 (scripts/gamma_scale_check.py).
+    gamma: float = 0.25
     adversarial: str = "non_saturating"  # decoder's GAN loss: "non_saturating" | "saturating" (the paper's -L_GAN)
     reconstructions_as_fakes: bool = True  # x~ = Dec(Enc(x)) counts as fake for D, as in the paper
     equilibrium: bool = False  # skip D when it is too good, the decoder when it is too bad (original code)

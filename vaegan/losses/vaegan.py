@@ -35,13 +35,14 @@ import torch.nn.functional as F
 
 from vaegan.config import VAEGANLossConfig, VAELossConfig
 from vaegan.losses.vae import kl_to_standard_normal, kl_weight_at, reparameterize
+from vaegan.models import DiscriminatorOutput
 
 
 class VAEGANLosses(NamedTuple):
     encoder: torch.Tensor  # () L_prior + L_llike (+ pixel term): what the encoder minimises
     decoder_feature: torch.Tensor  # () L_llike (+ pixel term), to be weighted by gamma for the decoder
-    decoder_adversarial: torch.Tensor  # () the decoder's GAN loss on x~ (if counted as fake) and x_p
-    discriminator: torch.Tensor  # () L_GAN: BCE of Dis on real x, reconstructions and prior samples
+    decoder_adversarial: torch.Tensor  # () the decoder's GAN loss: its term on x~ (if counted as fake) plus on x_p
+    discriminator: torch.Tensor  # () L_GAN: BCE of Dis on real x + on reconstructions + on prior samples
     stats: dict[str, torch.Tensor]  # detached diagnostics
 
 
@@ -72,17 +73,21 @@ def vaegan_losses(nets: dict, x: torch.Tensor, noise: torch.Generator, cfg: VAEG
     z_p = torch.randn(mu.shape, generator=noise, device=x.device, dtype=x.dtype)
     x_p = dec(z_p)
 
-    # Real and fake batches pass Dis separately so BatchNorm never mixes their statistics.
-    real, rec, gen = dis(x), dis(x_rec), dis(x_p)
+    # One pass over [x, x~, x_p]: Dis's BatchNorm then normalises all three with the same statistics. Separate
+    # passes would normalise x~ by its own batch statistics and cancel any error shared by the whole batch
+    # (contrast, brightness) before Dis_l(x) and Dis_l(x~) are compared.
+    real, rec, gen = (DiscriminatorOutput(*parts) for parts in zip(*(t.chunk(3) for t in dis(torch.cat([x, x_rec, x_p])))))
     # Relative to the energy of the real features: Dis_l sits before a BatchNorm, so its scale is arbitrary and
     # drifts as Dis trains; the ratio does not (the denominator is a constant to every gradient).
     feature = (real.features - rec.features).pow(2).mean() / real.features.detach().pow(2).mean().clamp_min(1e-12)
     pixel = (x_rec - x).pow(2).mean()
     reconstruction = feature + cfg.pixel_weight * pixel
 
-    fake_logits = torch.cat([rec.logits, gen.logits]) if cfg.reconstructions_as_fakes else gen.logits
+    fakes = [rec.logits, gen.logits] if cfg.reconstructions_as_fakes else [gen.logits]
+    fake_logits = torch.cat(fakes)
     dis_real = gan_bce(real.logits, real=True, smoothing=cfg.label_smoothing)
-    dis_fake = gan_bce(fake_logits, real=False)
+    dis_fake_terms = [gan_bce(f, real=False) for f in fakes]
+    dis_fake = sum(dis_fake_terms) / len(fakes)  # per fake batch, for the equilibrium rule and the logs
 
     stats = {
         "loss/prior": prior, "loss/feature": feature, "loss/pixel_mse": pixel,
@@ -95,7 +100,7 @@ def vaegan_losses(nets: dict, x: torch.Tensor, noise: torch.Generator, cfg: VAEG
     return VAEGANLosses(
         encoder=kl_weight_at(step, vae_cfg) * prior + reconstruction,
         decoder_feature=reconstruction,
-        decoder_adversarial=decoder_adversarial_loss(fake_logits, cfg.adversarial),
-        discriminator=dis_real + dis_fake,
+        decoder_adversarial=sum(decoder_adversarial_loss(f, cfg.adversarial) for f in fakes),
+        discriminator=dis_real + sum(dis_fake_terms),
         stats={k: v.detach() for k, v in stats.items()},
     )

@@ -90,19 +90,24 @@ def train(cfg: TrainConfig, model_overrides: dict | None = None, out: TextIO = s
 
 
 def resume(run_dir: str | Path, budget: dict | None = None, out: TextIO = sys.stdout) -> Path:
-    """Continue a run from its latest checkpoint. budget: new values for epochs/steps/minutes, e.g. {"steps": 2000}."""
+    """Continue a run from its latest checkpoint.
+
+    budget: a new budget that replaces the saved one as a whole, e.g. {"steps": 2000} (epochs and minutes then no
+    longer apply), so that it can extend a run as well as shorten it.
+    """
     run_dir = Path(run_dir)
     path = checkpoint_path(run_dir)
     ckpt = load_checkpoint(path)
     cfg = TrainConfig.from_dict(ckpt["config"])
     if budget:
-        cfg = dataclasses.replace(cfg, **budget)
-        atomic_write_text(run_dir / "config.json", cfg.to_json())
+        cfg = dataclasses.replace(cfg, **{"epochs": None, "steps": None, "minutes": None, **budget})
     validate_config(cfg)
     train_data, test_data = load_data(cfg)
     check_data_fits_model(cfg, train_data)
     state = build_state(cfg, METHODS[cfg.kind].optimizer_groups, train_data.images)
     state.restore(ckpt, path)
+    if budget:  # only once the checkpoint is known to fit: config.json must keep describing latest.pt
+        atomic_write_text(run_dir / "config.json", cfg.to_json())
     print(f"resuming {run_dir} at step {state.step}", file=out, flush=True)
     return run_loop(state, run_dir, test_data, out)
 
@@ -174,8 +179,8 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
                 if stop.requested:
                     print(f"{stop.signal_name}: saving a checkpoint at step {state.step} before stopping", file=out, flush=True)
                     break
-            else:
-                status = "finished"
+        if not budget_left():  # also when a stop request came on the very last step
+            status = "finished"
         if saved_step != state.step:
             save_with_heldout(state, run_dir, writer, test_data)
         if state.step % cfg.image_every != 0:
@@ -285,8 +290,11 @@ def monitor_fid(state: TrainState, run_dir: Path, writer: SummaryWriter, monitor
 
 def append_metrics(run_dir: Path, record: dict) -> None:
     """One JSON line per evaluation in metrics.jsonl; after a resume a step may repeat: readers keep the last."""
-    with open(run_dir / "metrics.jsonl", "a") as f:
-        f.write(json.dumps(record) + "\n")
+    path = run_dir / "metrics.jsonl"
+    with open(path, "a+b") as f:
+        # A crash mid-append leaves a torn last line: end it, so this record is not glued onto it and lost too.
+        torn = f.tell() > 0 and (f.seek(-1, 2), f.read(1))[1] != b"\n"
+        f.write((("\n" if torn else "") + json.dumps(record) + "\n").encode())
 
 
 def write_run_header(writer: SummaryWriter, cfg: TrainConfig) -> None:

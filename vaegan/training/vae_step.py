@@ -25,7 +25,7 @@ def vae_train_step(state: TrainState, x: torch.Tensor) -> dict[str, torch.Tensor
         "loss/total": loss.total.detach(),
         "loss/recon": loss.recon.detach(),
         "loss/kl": loss.kl.detach(),
-        "kl/weight": torch.tensor(loss.kl_weight),
+        "kl/weight": torch.tensor(loss.kl_weight, device=x.device),
         "kl/active_dims": (loss.kl_per_dim.detach() > 0.01).sum().float(),
         "kl/max_dim": loss.kl_per_dim.detach().max(),
         **stats,

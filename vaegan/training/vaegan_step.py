@@ -68,7 +68,7 @@ def vaegan_train_step(state: TrainState, x: torch.Tensor) -> dict[str, torch.Ten
     train_dis, train_dec = equilibrium_decisions(losses.stats["loss/dis_real"], losses.stats["loss/dis_fake"], cfg)
 
     gamma = adaptive_gamma(losses.decoder_feature, losses.decoder_adversarial, dec, cfg.gamma) \
-        if cfg.adaptive_gamma else torch.tensor(cfg.gamma)
+        if cfg.adaptive_gamma else torch.tensor(cfg.gamma, device=x.device)
     decoder_loss = gamma * losses.decoder_feature + losses.decoder_adversarial
 
     # Encoder phase: L_prior + L_llike only; L_GAN is not part of its loss, so none of it can reach the encoder.
@@ -86,6 +86,6 @@ def vaegan_train_step(state: TrainState, x: torch.Tensor) -> dict[str, torch.Ten
         stats["grad_norm/discriminator"] = apply_gradients(dis, dis_grads, state.optimizers["discriminator"])
     stats["loss/decoder"] = decoder_loss.detach()
     stats["stabiliser/gamma"] = gamma
-    stats["stabiliser/dis_skipped"] = torch.tensor(float(not train_dis))
-    stats["stabiliser/dec_skipped"] = torch.tensor(float(not train_dec))
+    stats["stabiliser/dis_skipped"] = torch.tensor(float(not train_dis), device=x.device)
+    stats["stabiliser/dec_skipped"] = torch.tensor(float(not train_dec), device=x.device)
     return stats
