@@ -21,9 +21,9 @@ features (64x64: 16,384 of them; 28x28: 2,048) and divided by the mean square of
 error: Dis_l is read before a BatchNorm, so its scale is arbitrary and drifts while Dis trains, and a sum or plain
 mean would change gamma's meaning with the resolution and over training. L_prior is the KL summed over latent
 dimensions divided by the number of pixels C*H*W, the per-pixel scale at which the VAE's ELBO trades reconstruction
-against KL. Measured after 20 steps (scripts/gamma_scale_check.py): L_llike is 0.39 at 28x28 and 0.43 at 64x64
-(summed: 975 vs 44,140), and the decoder's last-layer gradient ratio feature/adversarial is 8.1 vs 3.5 (summed:
-2.0e4 vs 3.5e5), so gamma = 0.1 gives 0.8 and 0.35, the balance the original code had at 64x64.
+against KL. Measured after 20 steps (scripts/gamma_scale_check.py): L_llike is 0.94 at 28x28 and 0.74 at 64x64
+(summed: 4,423 vs 174,400), and the decoder's last-layer gradient ratio feature/adversarial is 3.6 vs 2.1 (summed:
+1.7e4 vs 5.0e5), so gamma = 0.25 gives 0.9 and 0.5, the balance the original code had at 64x64.
 """
 
 from __future__ import annotations
