@@ -26,7 +26,7 @@ from vaegan.training.checkpoint import CheckpointError, checkpoint_path, load_ch
 from vaegan.training.fid_monitor import FIDMonitor, fid_monitor_for
 from vaegan.training.heldout import heldout_losses
 from vaegan.training.methods import METHODS
-from vaegan.training.progress import Progress
+from vaegan.training.progress import Progress, Rate
 from vaegan.training.run_dir import create_run_dir
 from vaegan.training.signals import stop_on_signals
 from vaegan.training.state import TrainState, build_state
@@ -217,19 +217,6 @@ def check_finite(stats: dict[str, torch.Tensor], step: int, run_dir: Path, saved
 
 def summarize(stats: dict[str, torch.Tensor]) -> str:
     return " ".join(f"{k.split('/')[-1] if k.startswith('loss/') else k}={v.item():.4g}" for k, v in stats.items() if k.startswith("loss/"))
-
-
-class Rate:
-    """Training images per second between two calls."""
-
-    def __init__(self, step: int, batch_size: int) -> None:
-        self.step, self.time, self.batch_size = step, time.monotonic(), batch_size
-
-    def images_per_sec(self, step: int) -> float:
-        now = time.monotonic()
-        rate = (step - self.step) * self.batch_size / max(now - self.time, 1e-9)
-        self.step, self.time = step, now
-        return rate
 
 
 class ScalarMeans:

@@ -14,12 +14,25 @@ def format_seconds(seconds: float) -> str:
     return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
 
 
+class Rate:
+    """Training images per second between two calls."""
+
+    def __init__(self, step: int, batch_size: int) -> None:
+        self.step, self.time, self.batch_size = step, time.monotonic(), batch_size
+
+    def images_per_sec(self, step: int) -> float:
+        now = time.monotonic()
+        rate = (step - self.step) * self.batch_size / max(now - self.time, 1e-9)
+        self.step, self.time = step, now
+        return rate
+
+
 class Progress:
     def __init__(self, start_step: int, total_steps: int | None, seconds_left: float | None, batch_size: int,
                  every_seconds: float, out: TextIO = sys.stdout):
         self.total_steps, self.batch_size, self.every, self.out = total_steps, batch_size, every_seconds, out
         self.deadline = None if seconds_left is None else time.monotonic() + seconds_left
-        self.last_time, self.last_step = time.monotonic(), start_step
+        self.rate, self.last_time = Rate(start_step, batch_size), time.monotonic()
         self.images_per_sec = 0.0
 
     def update(self, step: int, summary: str = "", force: bool = False) -> bool:
@@ -27,9 +40,9 @@ class Progress:
         now = time.monotonic()
         if not force and now - self.last_time < self.every:
             return False
-        if step > self.last_step:
-            self.images_per_sec = (step - self.last_step) * self.batch_size / max(now - self.last_time, 1e-9)
-        self.last_time, self.last_step = now, step
+        if step > self.rate.step:
+            self.images_per_sec = self.rate.images_per_sec(step)
+        self.last_time = now
         etas = []
         if self.total_steps is not None and self.images_per_sec > 0:
             etas.append((self.total_steps - step) * self.batch_size / self.images_per_sec)
