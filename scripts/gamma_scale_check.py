@@ -16,7 +16,7 @@ import dataclasses
 
 import torch
 
-from vaegan.cli import default_config
+from vaegan.recipes import default_config
 from vaegan.data import load_dataset, to_model_range
 from vaegan.losses.vae import reparameterize
 from vaegan.losses.vaegan import decoder_adversarial_loss

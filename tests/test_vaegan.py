@@ -40,8 +40,8 @@ def reference_forward(state, x, noise_state):
     g.set_state(noise_state)
     mu, logvar = enc(x)
     prior = 0.5 * (mu**2 + logvar.exp() - 1 - logvar).sum(1).mean() / N_PIXELS
-    x_rec = dec(mu + (0.5 * logvar).exp() * torch.randn(mu.shape, generator=g))
-    x_p = dec(torch.randn(mu.shape, generator=g))
+    z = mu + (0.5 * logvar).exp() * torch.randn(mu.shape, generator=g)
+    x_rec, x_p = dec(torch.cat([z, torch.randn(mu.shape, generator=g)])).chunk(2)  # one pass: shared BN statistics
     out = dis(torch.cat([x, x_rec, x_p]))  # one pass: shared BatchNorm statistics
     (f_real, f_rec, _), (l_real, l_rec, l_p) = out.features.chunk(3), out.logits.chunk(3)
     llike = ((f_real - f_rec) ** 2).mean() / (f_real.detach() ** 2).mean()

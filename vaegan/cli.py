@@ -18,19 +18,14 @@ from metrics.inception import InceptionWeightsError
 from vaegan.config import DataConfig, OptimConfig, TrainConfig, VAEGANLossConfig, VAELossConfig
 from vaegan.data import DatasetFormatError, DatasetNotFoundError, DATASETS
 from vaegan.models import PRESETS
+from vaegan.precision import PRECISIONS
+from vaegan.recipes import DEFAULT_RECIPE, default_config, recipe_model
 from vaegan.training.checkpoint import CheckpointError
 from vaegan.training.loop import NonFiniteLossError, prepare, resume, train
 
 # Errors a user can fix from the message alone; anything else is a bug and keeps its traceback.
 USER_ERRORS = (DatasetNotFoundError, DatasetFormatError, CheckpointError, NonFiniteLossError, ValueError, FileNotFoundError,
                WeightsHashMismatch, InceptionWeightsError, DomainWeightsError)
-
-
-def default_config(kind: str) -> TrainConfig:
-    """Per-method defaults: the VAE-GAN uses the paper's RMSProp at 3e-4 (Larsen et al. 2016, section 4)."""
-    if kind == "vaegan":
-        return TrainConfig(kind="vaegan", optim=OptimConfig(name="rmsprop", lr=3e-4))
-    return TrainConfig(kind="vae")
 
 
 def positive_float(text: str) -> float:
@@ -45,6 +40,17 @@ def positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
     return value
+
+
+def channel_list(text: str) -> tuple[int, ...]:
+    """"32,64,64" -> (32, 64, 64)."""
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or min(values) <= 0:
+        raise argparse.ArgumentTypeError(f"expected comma-separated positive widths such as 32,64,64, got {text!r}")
+    return values
 
 
 def build_parser(kind: str) -> argparse.ArgumentParser:
@@ -69,6 +75,8 @@ def build_parser(kind: str) -> argparse.ArgumentParser:
     g.add_argument("--lr", type=positive_float, default=d.optim.lr)
     g.add_argument("--lr-decay", type=positive_float, default=d.optim.lr_decay_per_epoch, help="LR factor per epoch")
     g.add_argument("--batch-size", type=positive_int, default=d.batch_size)
+    g.add_argument("--ema-decay", type=float, default=d.ema_decay,
+                   help="keep a weight average of encoder and decoder for sampling and evaluation; 0: off")
     g = p.add_argument_group("budget (training stops at the first one reached)")
     g.add_argument("--epochs", type=positive_float, default=d.epochs)
     g.add_argument("--steps", type=positive_int, default=d.steps)
@@ -82,6 +90,10 @@ def build_parser(kind: str) -> argparse.ArgumentParser:
     g = p.add_argument_group("run")
     g.add_argument("--seed", type=int, default=d.seed)
     g.add_argument("--device", default=d.device, help="cpu, cuda, cuda:1, ...")
+    g.add_argument("--precision", default=d.precision, choices=list(PRECISIONS),
+                   help="bf16: autocast forward passes (pays on CUDA or a CPU with AMX/AVX512-BF16 only)")
+    g.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=d.channels_last,
+                   help="NHWC memory layout for the convolutions")
     g.add_argument("--runs-dir", default=d.runs_dir, help="parent of the run folders")
     g.add_argument("--name", default=d.run_name, help="extra tag in the run folder's name")
     g.add_argument("--log-every", type=positive_int, default=d.log_every)
@@ -91,6 +103,8 @@ def build_parser(kind: str) -> argparse.ArgumentParser:
     g.add_argument("--fid-every", type=int, default=d.fid_every, help="steps between FIDs of prior samples; 0: off")
     g.add_argument("--fid-samples", type=positive_int, default=d.fid_samples)
     g.add_argument("--fid-extractor", default=d.fid_extractor, choices=["domain", "inception"])
+    g.add_argument("--fid-gmm-images", type=int, default=d.fid_gmm_images,
+                   help="also score samples of a latent mixture fitted to this many training codes; 0: off")
     g.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its latest checkpoint "
                    "(its saved config is used; --epochs/--steps/--minutes given here replace its budget)")
     g.add_argument("--dry-run", action="store_true", help="print the resolved config and stop")
@@ -111,6 +125,10 @@ def add_vaegan_flags(p: argparse.ArgumentParser, d: VAEGANLossConfig) -> None:
     g.add_argument("--label-smoothing", type=float, default=d.label_smoothing, help="one-sided: real target 1 - this")
     g.add_argument("--pixel-weight", type=float, default=d.pixel_weight, help="weight of an extra pixel MSE term")
     g.add_argument("--init-from", metavar="RUN_DIR", help="start encoder and decoder from this VAE run")
+    g.add_argument("--dis-lr-scale", type=positive_float, default=OptimConfig().discriminator_lr_scale,
+                   help="discriminator learning rate as a multiple of --lr (two time-scale updates)")
+    g.add_argument("--dis-channels", type=channel_list, default=None,
+                   help="discriminator widths after its first conv, e.g. 32,64,64 (default: the preset's)")
 
 
 def config_from_args(args: argparse.Namespace, kind: str) -> TrainConfig:
@@ -119,14 +137,17 @@ def config_from_args(args: argparse.Namespace, kind: str) -> TrainConfig:
         d,
         data=DataConfig(args.dataset, args.data_root, args.download, args.image_size, args.limit),
         model_preset=args.model_preset,
-        optim=dataclasses.replace(d.optim, name=args.optimizer, lr=args.lr, lr_decay_per_epoch=args.lr_decay),
+        optim=dataclasses.replace(d.optim, name=args.optimizer, lr=args.lr, lr_decay_per_epoch=args.lr_decay,
+                                  discriminator_lr_scale=getattr(args, "dis_lr_scale", d.optim.discriminator_lr_scale)),
         vae=VAELossConfig(likelihood=args.likelihood, beta=args.beta, kl_warmup_steps=args.kl_warmup_steps),
         batch_size=args.batch_size,
         epochs=args.epochs, steps=args.steps, minutes=args.minutes,
-        seed=args.seed, device=args.device, runs_dir=args.runs_dir, run_name=args.name,
+        seed=args.seed, device=args.device, precision=args.precision, channels_last=args.channels_last,
+        ema_decay=args.ema_decay, runs_dir=args.runs_dir, run_name=args.name,
         log_every=args.log_every, image_every=args.image_every, checkpoint_every=args.checkpoint_every,
         progress_seconds=args.progress_seconds,
         fid_every=args.fid_every, fid_samples=args.fid_samples, fid_extractor=args.fid_extractor,
+        fid_gmm_images=args.fid_gmm_images,
     )
     if kind == "vaegan":
         cfg = dataclasses.replace(
@@ -142,15 +163,18 @@ def config_from_args(args: argparse.Namespace, kind: str) -> TrainConfig:
     return cfg
 
 
-def model_overrides(args: argparse.Namespace) -> dict:
-    """Architecture flags applied on top of the preset once the data's size is known."""
-    out = {}
+def model_overrides(args: argparse.Namespace, kind: str) -> dict:
+    """Architecture changes applied on top of the preset once the data's size is known: the default recipe's,
+    then the flags'."""
+    out = recipe_model(DEFAULT_RECIPE[kind])
     if args.latent_dim:
         out["latent_dim"] = args.latent_dim
     if getattr(args, "feature_layer", None):
         out["dis_feature_layer"] = args.feature_layer
     if getattr(args, "spectral_norm", False):
         out["dis_spectral_norm"] = True
+    if getattr(args, "dis_channels", None):
+        out["dis_channels"] = args.dis_channels
     return out
 
 
@@ -177,8 +201,8 @@ def train_main(kind: str, argv: Sequence[str] | None = None) -> None:
             return
         cfg = config_from_args(args, kind)
         if args.dry_run:
-            print(prepare(cfg, model_overrides(args))[0].to_json())
+            print(prepare(cfg, model_overrides(args, kind))[0].to_json())
             return
-        train(cfg, model_overrides=model_overrides(args))
+        train(cfg, model_overrides=model_overrides(args, kind))
 
     run_cli(main)

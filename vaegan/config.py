@@ -55,6 +55,8 @@ class OptimConfig:
     alpha: float = 0.99  # RMSProp smoothing; Larsen et al. used RMSProp
     weight_decay: float = 0.0
     lr_decay_per_epoch: float = 1.0  # ExponentialLR factor applied once per epoch; 1.0: constant
+    # Two time-scale update rule (Heusel et al. 2017): the discriminator's learning rate as a multiple of `lr`.
+    discriminator_lr_scale: float = 1.0
 
 
 @dataclass
@@ -98,9 +100,16 @@ class TrainConfig:
     steps: int | None = None
     minutes: float | None = None
     seed: int = 0
-    # Where and how it runs; kept here (not in globals) so bf16/compile/DDP slot in later.
+    # Where and how it runs; kept here (not in globals).
     device: str = "cpu"
-    precision: str = "fp32"  # only "fp32" for now
+    # "fp32", or "bf16": autocast forward passes in bfloat16 with fp32 weights, optimizer state and loss reductions.
+    # bf16 pays only where the chip has bf16 matrix units (CUDA, or a CPU with AMX / AVX512-BF16); elsewhere it is
+    # emulated and slower than fp32 (vaegan/training/precision.py says which this machine has).
+    precision: str = "fp32"
+    channels_last: bool = True  # NHWC weights and inputs: oneDNN's and cuDNN's native conv layout
+    # Exponential moving average of encoder and decoder weights, used for sampling and evaluation; 0: off.
+    # Ramped as min(ema_decay, (1 + step) / (10 + step)) so a short run is not dominated by its random start.
+    ema_decay: float = 0.0
     rank: int = 0
     world_size: int = 1
     # Outputs and logging.
@@ -116,6 +125,9 @@ class TrainConfig:
     fid_every: int = 1000
     fid_samples: int = 2000
     fid_extractor: str = "domain"
+    # Also score samples of a latent mixture fitted to this many training codes at each FID (vaegan/latent_sampler.py);
+    # 0: N(0, I) samples only.
+    fid_gmm_images: int = 10000
     init_from: str | None = None  # a VAE run folder whose encoder/decoder start this run
 
     def to_dict(self) -> dict:

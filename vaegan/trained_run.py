@@ -18,14 +18,16 @@ class TrainedRun:
     which: str  # "latest" | "best"
     cfg: TrainConfig
     nets: dict[str, nn.Module]  # encoder, decoder (and discriminator for a VAE-GAN), in eval mode
+    ema: bool  # whether nets' encoder and decoder hold the run's weight averages rather than its last weights
     step: int
     wall_seconds: float
     extra: dict
 
 
-def load_trained_run(run_dir: str | Path, which: str = "latest", device: str = "cpu") -> TrainedRun:
+def load_trained_run(run_dir: str | Path, which: str = "latest", device: str = "cpu", use_ema: bool = True) -> TrainedRun:
     """Rebuild the networks of `run_dir` from the config inside its checkpoint and load their weights.
-    which="best" falls back to "latest" when the run kept no best checkpoint."""
+    which="best" falls back to "latest" when the run kept no best checkpoint. use_ema: a run that kept weight averages
+    (ema_decay > 0) is sampled and evaluated with them, as it was meant to be."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise CheckpointError(f"run folder {run_dir} does not exist")
@@ -36,7 +38,12 @@ def load_trained_run(run_dir: str | Path, which: str = "latest", device: str = "
     cfg = TrainConfig.from_dict(ckpt["config"])
     cfg.device = device
     nets = build_networks(cfg, tuple(ckpt["nets"]))
+    averages = ckpt.get("ema", {}) if use_ema else {}
     for name, net in nets.items():
-        load_state_into(net, ckpt["nets"][name], f"network '{name}'", path)
+        if name in averages:  # AveragedModel's state: the averaged network under "module.", and a counter
+            weights = {k.removeprefix("module."): v for k, v in averages[name].items() if k.startswith("module.")}
+            load_state_into(net, weights, f"weight average of '{name}'", path)
+        else:
+            load_state_into(net, ckpt["nets"][name], f"network '{name}'", path)
         net.eval()
-    return TrainedRun(run_dir, which, cfg, nets, ckpt["step"], ckpt["wall_seconds"], ckpt["extra"])
+    return TrainedRun(run_dir, which, cfg, nets, bool(averages), ckpt["step"], ckpt["wall_seconds"], ckpt["extra"])

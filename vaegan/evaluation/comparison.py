@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from vaegan.cli import default_config
+from vaegan.recipes import DEFAULT_RECIPE, recipe_config, recipe_model
 from vaegan.config import DataConfig, TrainConfig
 from vaegan.evaluation.scoring import read_status
 from vaegan.training.checkpoint import checkpoint_path
@@ -35,28 +35,32 @@ def budget(minutes: float | None = None, steps: int | None = None, epochs: float
     return {k: given.get(k) for k in BUDGET_FIELDS}
 
 
-# FID during training about once a minute for each method on a 2-core CPU: a VAE-GAN step costs ~7 VAE steps.
+# FID during training about once a minute for each method on a 2-core CPU: a VAE-GAN step costs several VAE steps.
 FID_EVERY = {"vae": 1000, "vaegan": 150}
 
 
 def comparison_configs(train_budget: dict, seeds: int = 1, dataset: str = "fashion_mnist", data_root: str | None = None,
-                       runs_dir: str = "runs", overrides: dict | None = None) -> list[TrainConfig]:
-    """A VAE and a VAE-GAN config for each seed 0..seeds-1, in training order.
+                       runs_dir: str = "runs", overrides: dict | None = None,
+                       recipes: tuple[str, ...] | None = None) -> list[TrainConfig]:
+    """A config for each recipe (default: each method's default recipe) and seed 0..seeds-1, in training order.
 
-    Both kinds keep their own optimiser defaults (vaegan.cli.default_config) and share everything else; the
-    architecture is resolved once from the data and written into every config, so it is the same by construction.
-    overrides: further TrainConfig fields for all of them (e.g. {"fid_every": 0})."""
+    Each recipe keeps its own optimiser settings (vaegan/recipes.py) and all share everything else; the architecture
+    is resolved once from the data and written into every config (plus a recipe's own model changes), so encoder and
+    decoder are the same by construction. overrides: further TrainConfig fields for all of them (e.g. {"fid_every": 0})."""
     if seeds < 1:
         raise ValueError(f"seeds must be >= 1, got {seeds}")
+    recipes = recipes or tuple(DEFAULT_RECIPE[kind] for kind in KINDS)
+    base = prepare(dataclasses.replace(TrainConfig(), data=DataConfig(dataset, data_root)))[0].model
     configs = []
     for seed in range(seeds):
-        for kind in KINDS:
-            settings = {"fid_every": FID_EVERY[kind], **(overrides or {})}
-            cfg = dataclasses.replace(default_config(kind), data=DataConfig(dataset, data_root), seed=seed,
-                                      runs_dir=runs_dir, **train_budget, **settings)
-            configs.append(cfg)
-    model = prepare(configs[0])[0].model
-    return [dataclasses.replace(cfg, model=model) for cfg in configs]
+        for name in recipes:
+            cfg = recipe_config(name)
+            settings = {"fid_every": FID_EVERY[cfg.kind], **(overrides or {})}
+            configs.append(dataclasses.replace(
+                cfg, data=DataConfig(dataset, data_root), seed=seed, runs_dir=runs_dir,
+                run_name=None if name == DEFAULT_RECIPE[cfg.kind] else re.sub(r"[^A-Za-z0-9_.-]+", "_", name),
+                model=dataclasses.replace(base, **recipe_model(name)), **train_budget, **settings))
+    return configs
 
 
 def comparable(cfg: TrainConfig) -> dict:

@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from vaegan.config import VAEGANLossConfig, VAELossConfig
 from vaegan.losses.vae import kl_to_standard_normal, kl_weight_at, reparameterize
 from vaegan.models import DiscriminatorOutput
+from vaegan.precision import autocast
 
 
 class VAEGANLosses(NamedTuple):
@@ -62,21 +63,28 @@ def decoder_adversarial_loss(fake_logits: torch.Tensor, form: str) -> torch.Tens
 
 
 def vaegan_losses(nets: dict, x: torch.Tensor, noise: torch.Generator, cfg: VAEGANLossConfig,
-                  vae_cfg: VAELossConfig, step: int) -> VAEGANLosses:
-    """One forward pass of Algorithm 1 on a batch x: (B, C, H, W) in [-1, 1]."""
+                  vae_cfg: VAELossConfig, step: int, precision: str = "fp32") -> VAEGANLosses:
+    """One forward pass of Algorithm 1 on a batch x: (B, C, H, W) in [-1, 1].
+
+    precision "bf16": the networks run under bf16 autocast; noise, losses and their reductions stay in fp32."""
     enc, dec, dis = nets["encoder"], nets["decoder"], nets["discriminator"]
     n_pixels = x[0].numel()
+    fast = autocast(x.device.type, precision)
 
-    mu, logvar = enc(x)
+    with fast:
+        mu, logvar = (t.float() for t in enc(x))
     prior = kl_to_standard_normal(mu, logvar).sum(1).mean() / n_pixels
-    x_rec = dec(reparameterize(mu, logvar, noise))
-    z_p = torch.randn(mu.shape, generator=noise, device=x.device, dtype=x.dtype)
-    x_p = dec(z_p)
-
-    # One pass over [x, x~, x_p]: Dis's BatchNorm then normalises all three with the same statistics. Separate
-    # passes would normalise x~ by its own batch statistics and cancel any error shared by the whole batch
-    # (contrast, brightness) before Dis_l(x) and Dis_l(x~) are compared.
-    real, rec, gen = (DiscriminatorOutput(*parts) for parts in zip(*(t.chunk(3) for t in dis(torch.cat([x, x_rec, x_p])))))
+    z = reparameterize(mu, logvar, noise)
+    z_p = torch.randn(mu.shape, generator=noise, device=x.device, dtype=mu.dtype)
+    # One decoder pass over [z, z_p] and one discriminator pass over [x, x~, x_p]: each BatchNorm then normalises
+    # all parts with the same statistics. Separate passes would normalise x~ by its own batch statistics and cancel
+    # any error shared by the whole batch (contrast, brightness) before Dis_l(x) and Dis_l(x~) are compared.
+    with fast:
+        x_rec, x_p = dec(torch.cat([z, z_p])).chunk(2)
+        outputs = dis(torch.cat([x, x_rec, x_p]))
+    real, rec, gen = (DiscriminatorOutput(*parts)
+                      for parts in zip(*(t.float().chunk(3) for t in outputs)))
+    x_rec = x_rec.float()
     # Relative to the energy of the real features: Dis_l sits before a BatchNorm, so its scale is arbitrary and
     # drifts as Dis trains; the ratio does not (the denominator is a constant to every gradient).
     feature = (real.features - rec.features).pow(2).mean() / real.features.detach().pow(2).mean().clamp_min(1e-12)

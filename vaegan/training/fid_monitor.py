@@ -1,7 +1,12 @@
-"""FID during training: the same fixed prior samples scored every `fid_every` steps against the test split.
+"""FID during training: the same fixed latent noise decoded and scored every `fid_every` steps against the test split.
 
-Real-data statistics are computed once per session; the samples come from a fixed z drawn from a generator of
-their own, so monitoring neither moves the training noise (resume stays exact) nor adds sampling noise to the curve.
+Each check scores the live decoder on N(0, I) samples ("fid/<extractor>") and, when the run keeps a weight average,
+the average decoder ("fid_ema/<extractor>"). With cfg.fid_gmm_images > 0 it also fits a latent mixture to the
+training codes of the generator that will be evaluated (the average if there is one) and scores its samples
+("fid_gmm/..." or "fid_ema_gmm/..."): that last key is the headline, which picks best.pt.
+
+Real-data statistics are computed once per session; the noise comes from generators of its own, so monitoring
+neither moves the training noise (resume stays exact) nor adds sampling noise to the curve.
 """
 
 from __future__ import annotations
@@ -10,34 +15,51 @@ import re
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from metrics import cached_statistics, get_extractor, score_samples
 from vaegan.config import TrainConfig
 from vaegan.data import ImageDataset
+from vaegan.latent_sampler import fit_gmm
 from vaegan.sampling import decode
 
 
 class FIDMonitor:
-    def __init__(self, cfg: TrainConfig, test_data: ImageDataset):
+    def __init__(self, cfg: TrainConfig, test_data: ImageDataset, train_images: torch.Tensor):
+        self.cfg = cfg
         self.extractor = get_extractor(cfg.fid_extractor, device=cfg.device)
         # Cached beside the runs, keyed by what was measured with what: every run on this data reuses it.
         key = re.sub(r"[^A-Za-z0-9_.=-]+", "_", f"{test_data.identity}-{self.extractor.id}")
         self.real_stats = cached_statistics(Path(cfg.runs_dir) / ".fid-reference" / f"{key}.npz", self.extractor,
                                             test_data.identity, lambda: test_data.images)
         self.sharpness_reference = test_data.images[: cfg.fid_samples]
+        self.train_images = train_images
         self.z = torch.randn(cfg.fid_samples, cfg.model.latent_dim, generator=torch.Generator().manual_seed(cfg.seed + 4))
 
-    def __call__(self, decoder: torch.nn.Module) -> dict[str, float]:
-        scores = score_samples(decode(decoder, self.z), self.real_stats, self.extractor, kid=False,
-                               real_images_for_sharpness=self.sharpness_reference)
-        return {
-            "fid/domain" if self.extractor.name == "domain" else f"fid/{self.extractor.name}": scores["fid"],
-            "sharpness/laplacian_ratio": scores["laplacian_ratio"],
-            "sharpness/high_freq_ratio": scores["high_freq_ratio"],
-        }
+    def _score(self, decoder: nn.Module, z: torch.Tensor) -> dict:
+        return score_samples(decode(decoder, z), self.real_stats, self.extractor, kid=False,
+                             real_images_for_sharpness=self.sharpness_reference)
+
+    def __call__(self, nets: dict[str, nn.Module], ema: dict[str, nn.Module]) -> tuple[dict[str, float], str]:
+        """nets: the live networks; ema: their averages ({} when off). -> (record, headline key); the sharpness
+        ratios in the record are those of the headline's samples."""
+        prefix, scores = "fid", self._score(nets["decoder"], self.z)
+        record = {f"fid/{self.extractor.name}": scores["fid"]}
+        if ema:
+            prefix, scores = "fid_ema", self._score(ema["decoder"], self.z)
+            record[f"{prefix}/{self.extractor.name}"] = scores["fid"]
+        if self.cfg.fid_gmm_images > 0:
+            generator = ema or nets
+            gmm = fit_gmm(generator["encoder"], self.train_images, seed=self.cfg.seed, max_images=self.cfg.fid_gmm_images)
+            z = gmm.sample(self.cfg.fid_samples, torch.Generator().manual_seed(self.cfg.seed + 5))
+            prefix, scores = prefix + "_gmm", self._score(generator["decoder"], z)
+            record[f"{prefix}/{self.extractor.name}"] = scores["fid"]
+        record["sharpness/laplacian_ratio"] = scores["laplacian_ratio"]
+        record["sharpness/high_freq_ratio"] = scores["high_freq_ratio"]
+        return record, f"{prefix}/{self.extractor.name}"
 
 
-def fid_monitor_for(cfg: TrainConfig, test_data: ImageDataset, out) -> FIDMonitor | None:
+def fid_monitor_for(cfg: TrainConfig, test_data: ImageDataset, train_images: torch.Tensor, out) -> FIDMonitor | None:
     """A monitor, or None (with a note) when FID is off or the extractor cannot read this data."""
     if cfg.fid_every <= 0:
         return None
@@ -46,4 +68,4 @@ def fid_monitor_for(cfg: TrainConfig, test_data: ImageDataset, out) -> FIDMonito
               f"{tuple(test_data.images.shape[1:])}; pass --fid-extractor inception (slow on CPU) or --fid-every 0",
               file=out, flush=True)
         return None
-    return FIDMonitor(cfg, test_data)
+    return FIDMonitor(cfg, test_data, train_images)

@@ -22,6 +22,8 @@ from vaegan.atomic import atomic_write_text
 from vaegan.config import TrainConfig
 from vaegan.data import ImageDataset, load_dataset, to_model_range
 from vaegan.models import resolve_model_config
+from vaegan.precision import PRECISIONS, to_layout
+from vaegan.training.ema import update_ema
 from vaegan.training.checkpoint import CheckpointError, checkpoint_path, load_checkpoint, load_state_into, save_checkpoint
 from vaegan.training.fid_monitor import FIDMonitor, fid_monitor_for
 from vaegan.training.heldout import heldout_losses
@@ -42,8 +44,12 @@ def validate_config(cfg: TrainConfig) -> None:
         raise ValueError(f"unknown kind {cfg.kind!r}; known: {', '.join(METHODS)}")
     if cfg.epochs is None and cfg.steps is None and cfg.minutes is None:
         raise ValueError("no training budget: set at least one of epochs, steps or minutes")
-    if cfg.precision != "fp32" or cfg.world_size != 1:
-        raise ValueError("only precision='fp32' on a single process is supported for now")
+    if cfg.precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {cfg.precision!r}; use one of {', '.join(PRECISIONS)}")
+    if cfg.world_size != 1:
+        raise ValueError("only a single process is supported for now (world_size=1)")
+    if not 0 <= cfg.ema_decay < 1:
+        raise ValueError(f"ema_decay must be in [0, 1), got {cfg.ema_decay}")
     for name in ("batch_size", "log_every", "image_every", "checkpoint_every"):
         if getattr(cfg, name) <= 0:
             raise ValueError(f"{name} must be positive, got {getattr(cfg, name)}")
@@ -144,7 +150,7 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
     if state.step == 0:
         write_run_header(writer, cfg)
     fixed = fixed_inputs(test_data.images, cfg.model.latent_dim, cfg.seed)
-    fid_monitor = fid_monitor_for(cfg, test_data, out)
+    fid_monitor = fid_monitor_for(cfg, test_data, state.batches.images, out)
     progress = Progress(state.step, total_steps, None if seconds_budget is None else seconds_budget - state.wall_seconds,
                         cfg.batch_size, cfg.progress_seconds, out)
     saved_step = state.step
@@ -157,8 +163,9 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
     try:
         with stop_on_signals() as stop:
             while budget_left():
-                x = to_model_range(next(state.batches)).to(cfg.device)
+                x = to_layout(to_model_range(next(state.batches)).to(cfg.device), cfg.channels_last)
                 stats = train_step(state, x)
+                update_ema(state.ema, state.nets)
                 state.step += 1
                 state.wall_seconds = wall_at_start + time.monotonic() - session_start
                 check_finite(stats, state.step, run_dir, saved_step)
@@ -169,7 +176,7 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
                 if state.step % cfg.log_every == 0:
                     log_scalars(writer, state, means.pop(), rate.images_per_sec(state.step))
                 if state.step % cfg.image_every == 0:
-                    log_visuals(writer, state.nets, fixed, state.step, run_dir / "samples")
+                    log_visuals(writer, state.ema or state.nets, fixed, state.step, run_dir / "samples")
                 if fid_monitor and state.step % cfg.fid_every == 0:
                     monitor_fid(state, run_dir, writer, fid_monitor, out)
                 if state.step % cfg.checkpoint_every == 0:
@@ -184,7 +191,7 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
         if saved_step != state.step:
             save_with_heldout(state, run_dir, writer, test_data)
         if state.step % cfg.image_every != 0:
-            log_visuals(writer, state.nets, fixed, state.step, run_dir / "samples")
+            log_visuals(writer, state.ema or state.nets, fixed, state.step, run_dir / "samples")
         progress.update(state.step, summarize(stats), force=True)
     except NonFiniteLossError as e:
         status = "diverged"
@@ -261,8 +268,8 @@ def save_with_heldout(state: TrainState, run_dir: Path, writer: SummaryWriter, t
 
 def monitor_fid(state: TrainState, run_dir: Path, writer: SummaryWriter, monitor: FIDMonitor, out: TextIO) -> None:
     """Score the fixed prior samples; a new best FID also becomes checkpoints/best.pt."""
-    record = {"step": state.step, "wall_seconds": round(state.wall_seconds, 3), **monitor(state.nets["decoder"])}
-    fid_key = next(k for k in record if k.startswith("fid/"))
+    scores, fid_key = monitor(state.nets, state.ema)
+    record = {"step": state.step, "wall_seconds": round(state.wall_seconds, 3), **scores}
     for tag, value in record.items():
         if "/" in tag:
             writer.add_scalar(tag, value, state.step)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +13,9 @@ from vaegan.config import TrainConfig
 from vaegan.data import BatchIterator
 from vaegan.models import Decoder, Discriminator, Encoder
 from vaegan.training.checkpoint import CheckpointError, load_state_into
+from vaegan.training.ema import ema_models
 from vaegan.training.optimizers import build_optimizer, build_scheduler
+from vaegan.precision import set_layout
 
 NETWORKS = {"encoder": Encoder, "decoder": Decoder, "discriminator": Discriminator}
 
@@ -28,6 +31,7 @@ class TrainState:
     step: int = 0
     wall_seconds: float = 0.0  # training time summed over all sessions of this run
     extra: dict = field(default_factory=dict)  # small bookkeeping saved with the state, e.g. the best FID
+    ema: dict[str, nn.Module] = field(default_factory=dict)  # averaged encoder/decoder (AveragedModel); {}: no EMA
 
     def checkpoint_payload(self) -> dict:
         return {
@@ -36,6 +40,7 @@ class TrainState:
             "step": self.step,
             "wall_seconds": self.wall_seconds,
             "nets": {k: v.state_dict() for k, v in self.nets.items()},
+            "ema": {k: v.state_dict() for k, v in self.ema.items()},
             "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
             "schedulers": {k: v.state_dict() for k, v in self.schedulers.items()},
             "rng": {"noise": self.noise.get_state()},
@@ -47,8 +52,8 @@ class TrainState:
         """Continue from a checkpoint of the same run; any part that does not fit is a CheckpointError."""
         if ckpt.get("kind") != self.cfg.kind:
             raise CheckpointError(f"checkpoint {path} is of a {ckpt.get('kind')} run, this is a {self.cfg.kind} run")
-        for group in ("nets", "optimizers", "schedulers"):
-            mine, saved = getattr(self, group), ckpt[group]
+        for group in ("nets", "ema", "optimizers", "schedulers"):
+            mine, saved = getattr(self, group), ckpt.get(group, {})
             if set(mine) != set(saved):
                 raise CheckpointError(f"checkpoint {path} holds {group} {sorted(saved)}, this run has {sorted(mine)}")
             for name, obj in mine.items():
@@ -64,10 +69,21 @@ class TrainState:
 
 
 def build_networks(cfg: TrainConfig, names: tuple[str, ...]) -> dict[str, nn.Module]:
-    """Networks initialised from cfg.seed alone, without touching the global RNG the caller may rely on."""
+    """Networks initialised from cfg.seed alone, without touching the global RNG the caller may rely on,
+    in the memory layout cfg asks for."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
-        return {name: NETWORKS[name](cfg.model).to(cfg.device) for name in names}
+        nets = {name: NETWORKS[name](cfg.model).to(cfg.device) for name in names}
+    set_layout(nets, cfg.channels_last)
+    return nets
+
+
+def optimizer_for(cfg: TrainConfig, opt_name: str, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+    """The discriminator's optimizer runs at discriminator_lr_scale times the learning rate (two time scales)."""
+    optim = cfg.optim
+    if opt_name == "discriminator" and optim.discriminator_lr_scale != 1.0:
+        optim = dataclasses.replace(optim, lr=optim.lr * optim.discriminator_lr_scale)
+    return build_optimizer(params, optim)
 
 
 def build_state(cfg: TrainConfig, optimizer_groups: dict[str, tuple[str, ...]], train_images: torch.Tensor) -> TrainState:
@@ -75,10 +91,10 @@ def build_state(cfg: TrainConfig, optimizer_groups: dict[str, tuple[str, ...]], 
     names = tuple(dict.fromkeys(n for group in optimizer_groups.values() for n in group))
     nets = build_networks(cfg, names)
     optimizers = {
-        opt: build_optimizer([p for n in group for p in nets[n].parameters()], cfg.optim)
+        opt: optimizer_for(cfg, opt, [p for n in group for p in nets[n].parameters()])
         for opt, group in optimizer_groups.items()
     }
     schedulers = {opt: build_scheduler(o, cfg.optim) for opt, o in optimizers.items()}
     noise = torch.Generator(device=cfg.device).manual_seed(cfg.seed + 1)
     batches = BatchIterator(train_images, cfg.batch_size, seed=cfg.seed)
-    return TrainState(cfg, nets, optimizers, schedulers, noise, batches)
+    return TrainState(cfg, nets, optimizers, schedulers, noise, batches, ema=ema_models(nets, cfg.ema_decay))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from vaegan.losses.vae import reparameterize, vae_loss
+from vaegan.precision import autocast
 from vaegan.training.gradients import grad_norm
 from vaegan.training.state import TrainState
 
@@ -14,9 +15,13 @@ OPTIMIZER_GROUPS = {"vae": ("encoder", "decoder")}
 def vae_train_step(state: TrainState, x: torch.Tensor) -> dict[str, torch.Tensor]:
     """x: (B, C, H, W) in [-1, 1]. Returns detached 0-d tensors to log (the loop decides when to sync them)."""
     enc, dec, opt = state.nets["encoder"], state.nets["decoder"], state.optimizers["vae"]
-    mu, logvar = enc(x)
+    fast = autocast(x.device.type, state.cfg.precision)  # bf16 forward passes; noise and losses in fp32
+    with fast:
+        mu, logvar = (t.float() for t in enc(x))
     z = reparameterize(mu, logvar, state.noise)
-    loss = vae_loss(x, dec.preactivation(z), mu, logvar, state.cfg.vae, state.step)
+    with fast:
+        a = dec.preactivation(z).float()
+    loss = vae_loss(x, a, mu, logvar, state.cfg.vae, state.step)
     opt.zero_grad(set_to_none=True)
     loss.total.backward()
     stats = {"grad_norm/encoder": grad_norm(enc), "grad_norm/decoder": grad_norm(dec)}

@@ -64,7 +64,7 @@ def vaegan_train_step(state: TrainState, x: torch.Tensor) -> dict[str, torch.Ten
     """x: (B, C, H, W) in [-1, 1]. Returns detached 0-d tensors to log."""
     cfg = state.cfg.vaegan
     enc, dec, dis = state.nets["encoder"], state.nets["decoder"], state.nets["discriminator"]
-    losses = vaegan_losses(state.nets, x, state.noise, cfg, state.cfg.vae, state.step)
+    losses = vaegan_losses(state.nets, x, state.noise, cfg, state.cfg.vae, state.step, state.cfg.precision)
     train_dis, train_dec = equilibrium_decisions(losses.stats["loss/dis_real"], losses.stats["loss/dis_fake"], cfg)
 
     gamma = adaptive_gamma(losses.decoder_feature, losses.decoder_adversarial, dec, cfg.gamma) \

@@ -1,0 +1,60 @@
+"""Named training recipes: the settings each method starts from, and the VAE-GAN candidates the sweep compares.
+
+A recipe is a set of TrainConfig overrides (nested dicts for the sub-configs). `default_config(kind)` is the
+method's recipe applied to TrainConfig's defaults; `scripts/sweep.py` trains the candidates side by side and
+writes the table behind the choice (benchmarks/RECIPES.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from vaegan.config import TrainConfig
+
+RECIPES: dict[str, dict] = {
+    # The pixel VAE: Adam 1e-3 (TrainConfig's defaults), with the same weight average as the VAE-GAN, so that both
+    # are sampled the same way.
+    "vae": {"kind": "vae", "ema_decay": 0.999},
+    # Larsen et al. as published: RMSProp 3e-4 for all three networks (section 4), no stabiliser.
+    "paper": {"kind": "vaegan", "optim": {"name": "rmsprop", "lr": 3e-4}},
+    # + a weight average of encoder and decoder for sampling (GAN iterates oscillate; their average does not).
+    "paper+ema": {"kind": "vaegan", "optim": {"name": "rmsprop", "lr": 3e-4}, "ema_decay": 0.999},
+    # + two time scales: the discriminator learns 2x faster than encoder and decoder (Heusel et al. 2017).
+    "paper+ema+ttur": {"kind": "vaegan", "optim": {"name": "rmsprop", "lr": 3e-4, "discriminator_lr_scale": 2.0},
+                       "ema_decay": 0.999},
+    # + a discriminator of half the width after its first layer: about twice the steps in the same time.
+    "paper+ema+slim_dis": {"kind": "vaegan", "optim": {"name": "rmsprop", "lr": 3e-4}, "ema_decay": 0.999,
+                           "model": {"dis_channels": (32, 64, 64)}},
+    # + spectral norm on the discriminator (Miyato et al. 2018).
+    "paper+ema+sn": {"kind": "vaegan", "optim": {"name": "rmsprop", "lr": 3e-4}, "ema_decay": 0.999,
+                     "model": {"dis_spectral_norm": True}},
+}
+
+# What `scripts/train_*.py` and `make report` use; benchmarks/RECIPES.md holds the measurements behind it.
+DEFAULT_RECIPE = {"vae": "vae", "vaegan": "paper+ema"}
+
+
+def apply_recipe(cfg: TrainConfig, name: str) -> tuple[TrainConfig, dict]:
+    """cfg with recipe `name` applied -> (config, model overrides to apply once the data's architecture is known)."""
+    if name not in RECIPES:
+        raise ValueError(f"unknown recipe {name!r}; known: {', '.join(RECIPES)}")
+    recipe = dict(RECIPES[name])
+    model = recipe.pop("model", {})
+    changes = {k: dataclasses.replace(getattr(cfg, k), **v) if isinstance(v, dict) else v for k, v in recipe.items()}
+    return dataclasses.replace(cfg, **changes), model
+
+
+def recipe_config(name: str) -> TrainConfig:
+    """The config of recipe `name` on top of TrainConfig's defaults (its model overrides: `recipe_model(name)`)."""
+    return apply_recipe(TrainConfig(), name)[0]
+
+
+def recipe_model(name: str) -> dict:
+    return dict(RECIPES[name].get("model", {}))
+
+
+def default_config(kind: str) -> TrainConfig:
+    """The config a method trains with when nothing else is said: its default recipe (model overrides aside)."""
+    if kind not in DEFAULT_RECIPE:
+        raise ValueError(f"unknown kind {kind!r}; known: {', '.join(DEFAULT_RECIPE)}")
+    return recipe_config(DEFAULT_RECIPE[kind])
