@@ -12,6 +12,15 @@ from vaegan.data import DATASETS
 from vaegan.evaluation import EvalConfig, evaluate_runs
 from vaegan.evaluation.comparison import budget, comparison_configs, plan_run, run_plan
 from vaegan.evaluation.scoring import build_reference
+from vaegan.recipes import DEFAULT_RECIPE, RECIPES
+
+
+def recipe_list(text: str) -> tuple[str, ...]:
+    names = tuple(n for n in text.split(",") if n)
+    unknown = [n for n in names if n not in RECIPES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown recipe(s) {', '.join(unknown) or text!r}; known: {', '.join(RECIPES)}")
+    return names
 
 # Per model, by default: the same 2000 updates on the same batches (~2 epochs). On a 2-core CPU a VAE-GAN step costs
 # ~7 VAE steps, so this takes ~2 + ~13 minutes plus the evaluation; --minutes gives both the same wall clock instead.
@@ -28,6 +37,9 @@ def main() -> None:
     b.add_argument("--epochs", type=positive_float, help="training epochs per model")
     g = p.add_argument_group("experiment")
     g.add_argument("--seeds", type=positive_int, default=1, help="train each model with seeds 0..K-1; report mean ± std")
+    g.add_argument("--recipes", type=recipe_list, default=None,
+                   help=f"comma-separated recipes from vaegan/recipes.py to train side by side "
+                        f"(default: {','.join(DEFAULT_RECIPE.values())}; known: {','.join(RECIPES)})")
     g.add_argument("--dataset", default=d.data.dataset, choices=sorted(DATASETS))
     g.add_argument("--data-root", default=d.data.root, help="folder holding the dataset files")
     g.add_argument("--fid-every", type=int, default=None,
@@ -50,14 +62,15 @@ def main() -> None:
         given = args.minutes is not None or args.steps is not None or args.epochs is not None
         train_budget = budget(args.minutes, args.steps if given else DEFAULT_STEPS, args.epochs)
         configs = comparison_configs(train_budget, args.seeds, args.dataset, args.data_root, args.runs_dir,
-                                     overrides={} if args.fid_every is None else {"fid_every": args.fid_every})
+                                     overrides={} if args.fid_every is None else {"fid_every": args.fid_every},
+                                     recipes=args.recipes)
         eval_cfg = EvalConfig(which=args.which, samples=args.samples, extractor=args.extractor,
                               inception_weights=args.inception_weights, reference_size=args.reference_size)
         # The reference first: a wrong extractor for this data fails now, not after the training.
         reference = build_reference(args.dataset, args.data_root, None, eval_cfg)
         run_dirs = []
         for i, cfg in enumerate(configs, 1):
-            print(f"=== [{i}/{len(configs)}] {cfg.kind}, seed {cfg.seed}, budget "
+            print(f"=== [{i}/{len(configs)}] {cfg.run_name or cfg.kind}, seed {cfg.seed}, budget "
                   f"{', '.join(f'{k} {v:g}' for k, v in train_budget.items() if v is not None)}", flush=True)
             run_dirs.append(run_plan(plan_run(cfg)))
         print("=== evaluation", flush=True)

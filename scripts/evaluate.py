@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Score trained runs on the same held-out data, extractor and sample count, and write one report folder:
-report.md, a self-contained report.html, the PNGs and metrics.json."""
+report.md (its first line: which model is better, by how much), a self-contained report.html, the PNGs and
+metrics.json. Samples are scored per latent sampler: N(0, I) (prior) and a Gaussian mixture fitted to each run's
+encoder means (gmm, saved beside the checkpoint as checkpoints/<which>.gmm.npz)."""
 
 import argparse
 
 from vaegan.cli import positive_int, run_cli
 from vaegan.evaluation import EvalConfig, evaluate_runs
+from vaegan.latent_sampler import SAMPLERS
 
 
 def main() -> None:
@@ -17,21 +20,23 @@ def main() -> None:
     p.add_argument("--which", default=d.which, choices=["latest", "best"],
                    help="checkpoint to score (best: lowest FID during training; latest when a run kept none)")
     p.add_argument("--samples", type=positive_int, default=d.samples,
-                   help="N: prior samples per run, and test images reconstructed per run")
+                   help="N: samples per run and sampler, and test images reconstructed per run")
+    p.add_argument("--samplers", default=",".join(d.samplers), metavar="NAMES",
+                   help=f"comma-separated latent samplers to score, from: {', '.join(SAMPLERS)}")
     p.add_argument("--extractor", default=d.extractor, choices=["domain", "inception"],
                    help="feature extractor for FID/KID (domain: Fashion-MNIST-sized 28x28 grayscale only)")
     p.add_argument("--inception-weights", default=d.inception_weights, metavar="PATH",
                    help="pt_inception weights file for --extractor inception")
     p.add_argument("--reference-size", type=positive_int, default=d.reference_size,
                    help="real reference: the first this-many test images (fewer: faster with Inception on a CPU)")
-    p.add_argument("--seed", type=int, default=d.seed, help="seed of the prior noise, shared by all runs")
+    p.add_argument("--seed", type=int, default=d.seed, help="seed of the sampling noise, shared by all runs")
     p.add_argument("--device", default=d.device)
     args = p.parse_args()
 
     def run():
         cfg = EvalConfig(which=args.which, samples=args.samples, extractor=args.extractor,
                          inception_weights=args.inception_weights, seed=args.seed, device=args.device,
-                         reference_size=args.reference_size)
+                         reference_size=args.reference_size, samplers=tuple(args.samplers.split(",")))
         html = evaluate_runs(args.run_dirs, cfg, out_dir=args.out, reports_root=args.reports_dir)
         print(f"report: {html}")
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Write prior samples, reconstructions and interpolations of a trained run (VAE or VAE-GAN) as PNG grids and
-as .npy arrays (N x C x H x W uint8) that other tools, e.g. `python -m metrics fid`, can score."""
+"""Write samples, reconstructions and interpolations of a trained run (VAE or VAE-GAN) as PNG grids and as .npy
+arrays (N x C x H x W uint8) that other tools, e.g. `python -m metrics fid`, can score. Samples decode z from
+N(0, I) (prior.npy) or from a Gaussian mixture fitted to the encoder means of the training images (gmm.npy; fitted
+once and saved as RUN_DIR/checkpoints/<which>.gmm.npz)."""
 
 import argparse
 from pathlib import Path
@@ -11,7 +13,8 @@ import torch
 from vaegan.atomic import atomic_write
 from vaegan.cli import positive_int, run_cli
 from vaegan.data import load_dataset
-from vaegan.sampling import image_grid, interpolations, prior_samples, reconstructions, save_png
+from vaegan.latent_sampler import SAMPLERS, latent_codes, trained_run_gmm
+from vaegan.sampling import decode, image_grid, interpolations, reconstructions, save_png
 from vaegan.trained_run import load_trained_run
 
 
@@ -19,9 +22,11 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("run_dir")
     p.add_argument("--which", default="latest", choices=["latest", "best"], help="which checkpoint")
-    p.add_argument("-n", "--num", type=positive_int, default=64, help="prior samples and reconstructions")
+    p.add_argument("-n", "--num", type=positive_int, default=64, help="samples (per sampler) and reconstructions")
+    p.add_argument("--sampler", default="prior", choices=[*SAMPLERS, "all"],
+                   help="where z comes from: prior N(0, I), gmm (mixture over the encoder means), or all of them")
     p.add_argument("--out", default=None, help="output folder (default: RUN_DIR/samples/final-STEP)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the prior samples")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sampling noise (each sampler starts from it)")
     p.add_argument("--device", default="cpu")
     args = p.parse_args()
 
@@ -32,8 +37,11 @@ def main() -> None:
         d = run.cfg.data
         test = load_dataset(d.dataset, "test", root=d.root, download=d.download, image_size=d.image_size).images
         enc, dec = run.nets["encoder"], run.nets["decoder"]
+        samplers = list(SAMPLERS) if args.sampler == "all" else [args.sampler]
+        gmm = trained_run_gmm(run) if any(SAMPLERS[s].needs_gmm for s in samplers) else None
         arrays = {
-            "prior": prior_samples(dec, args.num, run.cfg.model.latent_dim, torch.Generator().manual_seed(args.seed)),
+            **{s: decode(dec, latent_codes(s, args.num, run.cfg.model.latent_dim,
+                                           torch.Generator().manual_seed(args.seed), gmm)) for s in samplers},
             "reconstructions": reconstructions(enc, dec, test[: args.num]),
             "inputs": test[: args.num],
             "interpolations": interpolations(enc, dec, test[:8], test[8:16], steps=10),

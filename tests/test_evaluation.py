@@ -1,5 +1,6 @@
-"""The evaluation report on two tiny runs trained on real Fashion-MNIST: files, scores that agree with the metrics
-package, a self-contained page, diverged and missing runs, and the pieces (curves, best values, means over seeds)."""
+"""The evaluation report on two tiny runs trained on real Fashion-MNIST: files, scores per latent sampler that agree
+with the metrics package, a self-contained page, diverged and missing runs, and the pieces (curves and their
+stability, best values, means over seeds, the verdict on the first line)."""
 
 import dataclasses
 import json
@@ -13,15 +14,16 @@ import pytest
 import torch
 
 from metrics import get_extractor, reconstruction_metrics, score_samples
-from vaegan.cli import default_config
+from vaegan.recipes import default_config
 from vaegan.config import DataConfig
 from vaegan.evaluation import EvalConfig, MixedDataError, RunFolderError, evaluate_runs
-from vaegan.evaluation.curves import fid_curve, read_metrics_log
+from vaegan.evaluation.curves import Curve, fid_curves, read_metrics_log, sampler_curve, stability
 from vaegan.evaluation.html_check import self_contained_problems
 from vaegan.evaluation.report import new_report_dir
 from vaegan.evaluation.scoring import RunResult
-from vaegan.evaluation.summary import best_runs, headline, summarize_by_kind
-from vaegan.sampling import prior_samples, reconstructions
+from vaegan.evaluation.summary import best_rows, score_rows, summarize, verdict
+from vaegan.latent_sampler import LatentGMM, gmm_path, latent_codes
+from vaegan.sampling import decode, reconstructions
 from vaegan.trained_run import load_trained_run
 from vaegan.training.loop import train
 
@@ -29,6 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 EVAL = EvalConfig(samples=200, reference_size=512, seed=3)
 pytestmark = pytest.mark.filterwarnings("ignore:KID subsets of")  # small N on purpose: speed
 FID_LOG = [(2, 1.5, 900.0), (4, 3.0, 700.0), (4, 3.2, 650.0)]  # step 4 logged twice (a resume): the last one counts
+EMA_GMM_LOG = [(2, 1.5, 300.0), (4, 3.2, 320.0)]  # the EMA decoder on GMM samples, as the loop logs it
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +47,8 @@ def runs(tmp_path_factory, fashion_mnist):
     with open(dirs[0] / "metrics.jsonl", "a") as f:
         for step, wall, fid in FID_LOG:
             f.write(json.dumps({"step": step, "wall_seconds": wall, "fid/domain": fid}) + "\n")
+        for step, wall, fid in EMA_GMM_LOG:
+            f.write(json.dumps({"step": step, "wall_seconds": wall, "fid_ema_gmm/domain": fid}) + "\n")
     return dirs
 
 
@@ -63,46 +68,72 @@ def set_status(run: Path, status: str, step: int) -> None:
 
 def test_report_folder_has_every_file_and_finite_scores(report, runs):
     for name in ("report.md", "report.html", "metrics.json", "real.png", "scores.png", "zoom.png", "spectrum.png",
-                 "fid_curves.png", f"01-{runs[1].name}-samples.png", f"01-{runs[1].name}-recon.png"):
+                 "fid_curves.png", f"01-{runs[1].name}-samples-prior.png", f"01-{runs[1].name}-samples-gmm.png",
+                 f"01-{runs[1].name}-recon.png"):
         assert (report / name).stat().st_size > 0, name
     record = json.loads((report / "metrics.json").read_text())
     extractor = get_extractor("domain")
     assert record["evaluation"]["extractor"]["id"] == extractor.id
     assert record["evaluation"]["extractor"]["sha256"] == extractor.weights_sha256
+    assert record["evaluation"]["samplers"] == ["prior", "gmm"]
     assert [r["kind"] for r in record["runs"]] == ["vae", "vaegan"]
     for r in record["runs"]:
         s = r["scores"]
-        assert s["n_samples"] == 200 and s["n_reconstructions"] == 200 and s["n_real"] == 512
+        assert s["n_reconstructions"] == 200 and s["n_real"] == 512
         assert s["extractor"] == extractor.id and r["step"] == 4 and r["status"] == "finished"
-        for key in ("fid", "kid", "kid_std", "recon_fid", "sample_laplacian_ratio", "sample_high_freq_ratio",
-                    "recon_laplacian_ratio", "recon_high_freq_ratio", "mse", "psnr", "ssim"):
+        for key in ("recon_fid", "recon_laplacian_ratio", "recon_high_freq_ratio", "mse", "psnr", "ssim"):
             assert math.isfinite(s[key]), key
-        assert s["fid"] > 0 and 0 <= s["mse"] <= 1 and -1 <= s["ssim"] <= 1
-    assert "VAE-GAN samples: FID" in record["headline"]
+        assert 0 <= s["mse"] <= 1 and -1 <= s["ssim"] <= 1
+        assert list(r["sample_scores"]) == ["prior", "gmm"]
+        for sampler in r["sample_scores"].values():
+            assert sampler["n_samples"] == 200 and sampler["fid"] > 0
+            for key in ("fid", "kid", "kid_std", "sample_laplacian_ratio", "sample_high_freq_ratio"):
+                assert math.isfinite(sampler[key]), key
+    assert record["headline"].startswith("At 4 steps each: with ")
+
+
+def test_both_samplers_are_rows_of_metrics_json_and_report_md(report):
+    record = json.loads((report / "metrics.json").read_text())
+    labels = [s["label"] for r in record["runs"] for s in r["sample_scores"].values()]
+    assert labels == ["VAE · N(0,I)", "VAE · GMM", "VAE-GAN · N(0,I)", "VAE-GAN · GMM"]
+    assert list(record["summary"]["vaegan"]["samplers"]) == ["prior", "gmm"]
+    md = (report / "report.md").read_text()
+    rows = [line for line in md.splitlines() if line.startswith("| 0000")]
+    assert [row.split(" | ")[1] for row in rows] == labels
+    assert md.splitlines()[0] == f"**{record['headline']}**"  # the verdict is the first line
+    assert "VAE-GAN s0 · GMM samples (step 4)" in md
 
 
 def test_scores_agree_with_the_metrics_package(report, runs):
     """Same z (seed), same inputs (first N test images), same reference (first 512): the report's numbers are
-    exactly what the metrics package gives for them."""
+    exactly what the metrics package gives for them, for both samplers (the GMM as saved beside the checkpoint)."""
     from vaegan.data import load_dataset
 
     test = load_dataset("fashion_mnist", "test").images
     run = load_trained_run(runs[1])
-    samples = prior_samples(run.nets["decoder"], 200, run.cfg.model.latent_dim, torch.Generator().manual_seed(3))
-    direct = score_samples(samples, test[:512], get_extractor("domain"), kid=False, real_images_for_sharpness=test[:200])
+    gmm = LatentGMM.load(gmm_path(runs[1], "latest"))
+    assert gmm.step == 4 and gmm.n_images == 512
+    record = json.loads((report / "metrics.json").read_text())["runs"][1]
+    for sampler in ("prior", "gmm"):
+        z = latent_codes(sampler, 200, run.cfg.model.latent_dim, torch.Generator().manual_seed(3), gmm)
+        direct = score_samples(decode(run.nets["decoder"], z), test[:512], get_extractor("domain"), kid=False,
+                               real_images_for_sharpness=test[:200])
+        scores = record["sample_scores"][sampler]
+        assert scores["fid"] == pytest.approx(direct["fid"], rel=1e-9)
+        assert scores["sample_laplacian_ratio"] == pytest.approx(direct["laplacian_ratio"], rel=1e-9)
     recon = reconstruction_metrics(test[:200], reconstructions(run.nets["encoder"], run.nets["decoder"], test[:200]))
-    scores = json.loads((report / "metrics.json").read_text())["runs"][1]["scores"]
-    assert scores["fid"] == pytest.approx(direct["fid"], rel=1e-9)
-    assert scores["sample_laplacian_ratio"] == pytest.approx(direct["laplacian_ratio"], rel=1e-9)
-    assert scores["ssim"] == pytest.approx(recon["ssim"]) and scores["mse"] == pytest.approx(recon["mse"])
+    assert record["scores"]["ssim"] == pytest.approx(recon["ssim"])
+    assert record["scores"]["mse"] == pytest.approx(recon["mse"])
 
 
 def test_html_is_self_contained_with_a_table(report, runs):
     html = (report / "report.html").read_text()
     assert self_contained_problems(html) == []
-    assert html.count("<img") == 1 + 1 + 2 * 2 + 3 + 1  # scores, real x2, 2 runs x 2 grids, zoom/spectrum/curves
+    # scores, real x2, 2 runs x (2 sample grids + 1 reconstruction grid), zoom/spectrum/curves
+    assert html.count("<img") == 1 + 2 + 2 * 3 + 3
     assert "src=\"http" not in html and "<link" not in html
     assert all(run.name in html.replace("<wbr>", "") for run in runs)
+    assert html.index('class="headline"') < html.index("<h1>")
 
 
 def test_checker_catches_external_and_broken_images():
@@ -114,10 +145,16 @@ def test_checker_catches_external_and_broken_images():
 
 def test_fid_curves_come_from_metrics_jsonl(report):
     runs = json.loads((report / "metrics.json").read_text())["runs"]
-    assert runs[0]["fid_during_training"] == {"key": "fid/domain", "steps": [2, 4], "wall_seconds": [1.5, 3.2],
-                                              "values": [900.0, 650.0]}
-    assert runs[1]["fid_during_training"] is None
-    assert "VAE-GAN s0 logged no FID during training" in (report / "report.md").read_text()
+    assert runs[0]["fid_during_training"] == {
+        "fid/domain": {"steps": [2, 4], "wall_seconds": [1.5, 3.2], "values": [900.0, 650.0],
+                       "stability": pytest.approx(900 / 650 - 1)},
+        "fid_ema_gmm/domain": {"steps": [2, 4], "wall_seconds": [1.5, 3.2], "values": [300.0, 320.0],
+                               "stability": 0.0}}
+    assert runs[1]["fid_during_training"] == {}
+    md = (report / "report.md").read_text()
+    assert "VAE-GAN s0 logged no FID during training" in md
+    assert "| **+38% fid/domain** |" in md  # the VAE · N(0,I) row: above the 15% target, flagged
+    assert "| +0% fid_ema_gmm/domain |" in md  # the VAE · GMM row: its EMA curve
 
 
 def test_metrics_log_keeps_the_last_value_per_step_and_key(tmp_path):
@@ -127,9 +164,40 @@ def test_metrics_log_keeps_the_last_value_per_step_and_key(tmp_path):
     records = read_metrics_log(tmp_path)
     assert records == {2: {"step": 2, "wall_seconds": 1.2, "test/neg_elbo": 300.0, "fid/domain": 70.0},
                        4: {"step": 4, "wall_seconds": 2.0, "test/neg_elbo": 250.0}}
-    curve = fid_curve(records)
+    curve = fid_curves(records)["fid/domain"]
     assert (curve.steps, curve.values) == ([2], [70.0])
-    assert fid_curve({4: records[4]}) is None and read_metrics_log(tmp_path / "nowhere") == {}
+    assert fid_curves({4: records[4]}) == {} and read_metrics_log(tmp_path / "nowhere") == {}
+
+
+def test_every_fid_variant_becomes_a_curve():
+    records = {100: {"step": 100, "fid/domain": 50.0, "fid_ema/domain": 45.0, "fid_gmm/domain": 30.0,
+                     "fid_ema_gmm/domain": 28.0, "fid/inception_v3": 90.0, "sharpness/laplacian_ratio": 0.5,
+                     "fid_gmm_ema/domain": 1.0, "fid/Domain": 1.0, "fidelity/domain": 1.0},
+               200: {"step": 200, "fid_ema_gmm/domain": 25.0}}
+    curves = fid_curves(records)
+    assert list(curves) == ["fid/domain", "fid/inception_v3", "fid_ema/domain", "fid_ema_gmm/domain", "fid_gmm/domain"]
+    variants = {k: (c.ema, c.sampler, c.extractor, c.variant) for k, c in curves.items()}
+    assert variants["fid/domain"] == (False, "prior", "domain", "N(0,I)")
+    assert variants["fid_ema/domain"] == (True, "prior", "domain", "EMA · N(0,I)")
+    assert variants["fid_gmm/domain"] == (False, "gmm", "domain", "GMM")
+    assert variants["fid_ema_gmm/domain"] == (True, "gmm", "domain", "EMA · GMM")
+    assert curves["fid_ema_gmm/domain"].values == [28.0, 25.0]
+    # A report row shows the curve of what it scores: the EMA decoder's where logged.
+    assert sampler_curve(curves, "gmm").key == "fid_ema_gmm/domain"
+    assert sampler_curve({"fid/domain": curves["fid/domain"]}, "prior").key == "fid/domain"
+    assert sampler_curve({"fid/domain": curves["fid/domain"]}, "gmm") is None
+
+
+def test_stability_is_the_late_rise_above_the_final_fid():
+    def curve(steps, values):
+        return Curve("fid/domain", steps, [None] * len(steps), values)
+
+    # Second half: steps >= 500. The 400 spike (early) does not count; 115 at step 600 is 15% above the final 100.
+    assert stability(curve([100, 200, 400, 600, 800, 1000], [500.0, 300.0, 400.0, 115.0, 90.0, 100.0])) == \
+        pytest.approx(0.15)
+    assert stability(curve([100, 400], [200.0, 100.0])) == 0.0  # high only in the first half: steady
+    assert stability(curve([100, 200], [200.0, 100.0])) == 1.0  # step 100 is half-way: twice the final FID
+    assert stability(curve([100], [100.0])) is None
 
 
 def test_diverged_runs_are_reported_not_crashed_on(runs, tmp_path):
@@ -142,7 +210,7 @@ def test_diverged_runs_are_reported_not_crashed_on(runs, tmp_path):
     record = json.loads((html.parent / "metrics.json").read_text())["runs"]
     assert record[0]["diverged"] and record[0]["status_step"] == 7 and record[0]["step"] == 4
     assert record[0]["note"] == "diverged at step 7; scored its last good checkpoint (step 4)"
-    assert math.isfinite(record[0]["scores"]["fid"])
+    assert math.isfinite(record[0]["sample_scores"]["gmm"]["fid"])
     assert record[1]["scores"] is None and "no checkpoint had been saved" in record[1]["note"]
     page = html.read_text()
     assert "DIVERGED at step 7 (scored step 4)" in page and "DIVERGED at step 1" in page
@@ -183,25 +251,76 @@ def test_report_folders_are_numbered_and_never_reused(tmp_path):
     assert (first.name, second.name) == ("00000-vae_vaegan-r00000-00001", "00001-vae_vaegan-r00000-00001")
 
 
-def result(kind: str, seed: int, fid: float, sharp: float, status: str = "finished") -> RunResult:
-    r = RunResult(Path(f"{kind}{seed}"), f"{kind}{seed}", kind, seed, {}, status, 10, "", step=10)
-    r.scores = {"fid": fid, "kid": fid / 1000, "sample_laplacian_ratio": sharp, "ssim": 0.5}
+def result(kind: str, seed: int, samples: dict[str, tuple[float, float, float]], status: str = "finished",
+           step: int = 2000, budget: dict | None = None) -> RunResult:
+    """A scored run without training: samples = {sampler: (FID, KID, sharpness)}."""
+    config = budget or {"steps": 2000, "minutes": None, "epochs": None}
+    r = RunResult(Path(f"{kind}{seed}"), f"{kind}{seed}", kind, seed, config, status, step, "", step=step)
+    r.scores = {"recon_fid": 10.0, "ssim": 0.5}
+    r.sample_scores = {name: {"fid": fid, "kid": kid, "sample_laplacian_ratio": sharp}
+                       for name, (fid, kid, sharp) in samples.items()}
     return r
 
 
 def test_best_values_and_means_over_seeds():
-    results = [result("vae", 0, 60.0, 0.4), result("vae", 1, 64.0, 0.5), result("vaegan", 0, 25.0, 1.5),
-               result("vaegan", 1, 21.0, 0.8), result("vaegan", 2, 5.0, 1.0, status="diverged")]
-    best = best_runs(results)
-    assert best["fid"] == {3}  # the diverged run's 5.0 is not a result to highlight
-    assert best["sample_laplacian_ratio"] == {3}  # 0.8 is nearer 1.0 than 1.5 on a log scale
-    assert best["ssim"] == {0, 1, 2, 3}  # ties share
-    summary = summarize_by_kind(results)
-    assert summary["vae"]["fid"] == {"mean": 62.0, "std": pytest.approx(2 ** 0.5 * 2), "n": 2}
+    results = [result("vae", 0, {"prior": (60.0, 0.06, 0.4)}), result("vae", 1, {"prior": (64.0, 0.064, 0.5)}),
+               result("vaegan", 0, {"prior": (25.0, 0.025, 1.5), "gmm": (20.0, 0.02, 1.6)}),
+               result("vaegan", 1, {"prior": (21.0, 0.021, 0.8), "gmm": (18.0, 0.018, 0.9)}),
+               result("vaegan", 2, {"prior": (5.0, 0.005, 1.0)}, status="diverged")]
+    rows = score_rows(results)
+    assert [(row.run.name, row.sampler, row.label) for row in rows[2:4]] == [
+        ("vaegan0", "prior", "VAE-GAN · N(0,I)"), ("vaegan0", "gmm", "VAE-GAN · GMM")]
+    best = best_rows(rows)
+    assert best["fid"] == {5}  # vaegan1 with GMM; the diverged run's 5.0 is not a result to highlight
+    assert best["sample_laplacian_ratio"] == {5}  # 0.9 is nearer 1.0 than 1.5 on a log scale
+    assert best["ssim"] == {0, 1, 2, 3, 4, 5}  # ties share
+    summary = summarize(rows)
+    assert summary["vae"]["samplers"]["prior"]["fid"] == {"mean": 62.0, "std": pytest.approx(2 ** 0.5 * 2), "n": 2}
     assert summary["vaegan"]["runs"] == 2 and summary["vaegan"]["diverged"] == 1
-    assert summary["vaegan"]["fid"]["mean"] == 23.0
-    assert headline(results, summary) == ("VAE-GAN samples (mean of 2 seeds): FID 23.0 vs 62.0 for the VAE; "
-                                          "sharpness 1.15 vs 0.45 of real (1.0 = as sharp as real).")
+    assert summary["vaegan"]["samplers"]["prior"]["fid"]["mean"] == 23.0
+    assert summary["vaegan"]["samplers"]["gmm"]["fid"]["mean"] == 19.0
+
+
+def test_verdict_of_one_seed_each_headlines_the_best_sampler():
+    results = [result("vae", 0, {"prior": (409.0, 0.42, 0.40), "gmm": (241.0, 0.20, 0.45)}),
+               result("vaegan", 0, {"prior": (398.0, 0.40, 0.90), "gmm": (74.0, 0.05, 0.95)})]
+    assert verdict(score_rows(results)) == (
+        "At 2000 steps each: with GMM samples the VAE-GAN is better on FID (74.0 vs 241.0, 3.26× lower), KID "
+        "(0.0500 vs 0.2000, 4.00× lower) and sharpness (0.95 vs 0.45 of real, 2.11× sharper, nearer 1.0). "
+        "With N(0,I) samples the VAE-GAN is better on FID (398.0 vs 409.0, 1.03× lower), KID (0.4000 vs 0.4200, "
+        "1.05× lower) and sharpness (0.90 vs 0.40 of real, 2.25× sharper, nearer 1.0). One seed per model, so "
+        "whether the gaps exceed seed noise is unknown (run several seeds).")
+
+
+def test_verdict_over_seeds_says_whether_the_gap_exceeds_the_seed_spread():
+    vae = [(240.0, 0.21, 0.54), (241.0, 0.20, 0.30), (245.0, 0.19, 0.30)]
+    vaegan = [(70.0, 0.17, 1.0), (74.0, 0.19, 1.0), (78.0, 0.21, 0.5)]
+    results = [result(kind, seed, {"gmm": values[seed], "prior": (400.0 + seed, 0.4, 1.3 if kind == "vae" else 2.0)})
+               for seed in range(3) for kind, values in (("vae", vae), ("vaegan", vaegan))]
+    # GMM, FID: every seed apart. KID: 0.01 apart, pooled std 0.016. Sharpness as |log ratio|: the seeds overlap
+    # (0.69 for the VAE-GAN's 0.5, 0.62 for the VAE's 0.54) but the means are 2.1 pooled std apart.
+    # N(0,I): equal FIDs and KIDs; the VAE nearer 1.0 in sharpness for every seed.
+    assert verdict(score_rows(results)) == (
+        "At 2000 steps each (3 seeds per model): with GMM samples the VAE-GAN is better on FID (74.0 vs 242.0, "
+        "3.27× lower; every VAE-GAN seed below every VAE seed), KID (0.1900 vs 0.2000, 1.05× lower; within the seed "
+        "spread: gap 0.6× the pooled seed std) and sharpness (0.83 vs 0.38 of real, 2.19× sharper, nearer 1.0; gap "
+        "2.1× the pooled seed std). With N(0,I) samples the two models tie on FID (401.0 each) and KID (0.4000 each); "
+        "the VAE is better on sharpness (1.30 vs 2.00 of real, 1.54× less sharp, nearer 1.0; every VAE seed nearer "
+        "1.0 than every VAE-GAN seed).")
+
+
+def test_verdict_names_a_wall_clock_budget_and_the_steps_it_bought():
+    budget = {"steps": None, "minutes": 20.0, "epochs": None}
+    results = [result("vae", 0, {"prior": (60.0, 0.06, 0.4)}, step=9000, budget=budget),
+               result("vaegan", 0, {"prior": (25.0, 0.025, 0.9)}, step=1300, budget=budget),
+               result("vaegan", 1, {"prior": (5.0, 0.005, 1.0)}, status="diverged")]
+    text = verdict(score_rows(results))
+    assert text.startswith("At 20 min each (scored at step 9000 for the VAE, 1300 for the VAE-GAN): with N(0,I) "
+                           "samples the VAE-GAN is better on FID (25.00 vs 60.00, 2.40× lower)")
+    assert text.endswith(" 1 diverged run left out.")
+    only_vae = verdict(score_rows(results[:1]))
+    assert only_vae == "At 20 min each (scored at step 9000 for the VAE): VAE · N(0,I): FID 60.00, KID 0.0600, " \
+                       "sharpness 0.40 of real."
 
 
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Chromium not installed (apt-get install chromium)")

@@ -1,4 +1,6 @@
-"""Images from trained networks: prior samples, reconstructions, latent interpolations, and grids of them.
+"""Images from trained networks: decoded codes, reconstructions, latent interpolations, and grids of them.
+
+Samples are decode(decoder, z) with z from vaegan.latent_sampler (N(0, I), or a mixture fitted to the encoder means).
 
 All functions take and return uint8 (N, C, H, W) images in [0, 255]; networks run in eval mode (BatchNorm
 uses its running statistics) and are put back in the mode they were in.
@@ -37,15 +39,10 @@ def _device(net: nn.Module) -> torch.device:
 
 @torch.no_grad()
 def decode(decoder: nn.Module, z: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
-    """z: (N, latent_dim) -> uint8 images (N, C, H, W)."""
+    """z: (N, latent_dim) on any device -> uint8 images (N, C, H, W) on the CPU."""
     with eval_mode(decoder):
         out = [to_uint8(decoder(chunk.to(_device(decoder))).cpu()) for chunk in z.split(batch_size)]
     return torch.cat(out)
-
-
-def prior_samples(decoder: nn.Module, n: int, latent_dim: int, generator: torch.Generator) -> torch.Tensor:
-    """n images Dec(z_p), z_p ~ N(0, I) drawn on the CPU from `generator` (same z on any device)."""
-    return decode(decoder, torch.randn(n, latent_dim, generator=generator))
 
 
 @torch.no_grad()

@@ -1,22 +1,48 @@
-"""A run's metrics.jsonl read back as curves (e.g. FID over training).
+"""A run's metrics.jsonl read back as FID curves, one per logged variant, and how steady each ended.
 
 The loop appends one JSON object per evaluation; after a resume a step may be logged twice, so the last value
-of each (step, key) wins.
+of each (step, key) wins. An FID key names what was scored: fid[_ema][_gmm]/<extractor>, i.e. the live or the EMA
+decoder, on samples from N(0, I) or from the latent GMM (vaegan.latent_sampler).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from vaegan.latent_sampler import SAMPLERS
+
+FID_KEY = re.compile(r"^fid(_ema)?(_gmm)?/([a-z0-9_]+)$")
+STABILITY_TARGET = 0.15  # a curve that still rises more than 15% above its final FID late in training has not settled
 
 
 @dataclass(frozen=True)
 class Curve:
-    key: str  # e.g. "fid/domain"
+    key: str  # e.g. "fid_ema_gmm/domain"
     steps: list[int]
     wall_seconds: list[float | None]  # None where a record lacked wall_seconds
     values: list[float]
+
+    @property
+    def ema(self) -> bool:
+        """Scored with the EMA of the decoder's weights (else the live weights)."""
+        return FID_KEY.match(self.key).group(1) is not None
+
+    @property
+    def sampler(self) -> str:
+        """A name in vaegan.latent_sampler.SAMPLERS: where the scored samples' z came from."""
+        return "gmm" if FID_KEY.match(self.key).group(2) else "prior"
+
+    @property
+    def extractor(self) -> str:
+        return FID_KEY.match(self.key).group(3)
+
+    @property
+    def variant(self) -> str:
+        """For legends: "N(0,I)", "EMA · N(0,I)", "GMM", "EMA · GMM"."""
+        return ("EMA · " if self.ema else "") + SAMPLERS[self.sampler].label
 
 
 def read_metrics_log(run_dir: str | Path) -> dict[int, dict]:
@@ -37,10 +63,29 @@ def read_metrics_log(run_dir: str | Path) -> dict[int, dict]:
     return dict(sorted(by_step.items()))
 
 
-def fid_curve(records: dict[int, dict]) -> Curve | None:
-    """The FID logged during training ("fid/<extractor>" keys; the first such key found), or None if none was."""
-    key = next((k for r in records.values() for k in r if k.startswith("fid/")), None)
-    if key is None:
+def fid_curves(records: dict[int, dict]) -> dict[str, Curve]:
+    """{key: Curve} for every FID key (FID_KEY) logged during training, sorted by key; {} when none was."""
+    keys = sorted({k for r in records.values() for k in r if FID_KEY.match(k)})
+    curves = {}
+    for key in keys:
+        points = [(s, r.get("wall_seconds"), float(r[key])) for s, r in records.items() if key in r]
+        curves[key] = Curve(key, [p[0] for p in points], [p[1] for p in points], [p[2] for p in points])
+    return curves
+
+
+def sampler_curve(curves: dict[str, Curve], sampler: str | None) -> Curve | None:
+    """The curve of what the report scores for this sampler: the EMA decoder's when the run logged one (evaluation
+    then loads the EMA weights), else the live decoder's; None when the run logged neither."""
+    matching = [c for c in curves.values() if c.sampler == sampler]
+    return next((c for c in matching if c.ema), next(iter(matching), None))
+
+
+def stability(curve: Curve) -> float | None:
+    """The highest FID in the second half of training (steps >= half the last logged step) over the final FID,
+    minus 1: 0.08 = the curve was at most 8% above where it ended. None with fewer than two points or a final FID
+    <= 0, where the ratio means nothing."""
+    final = curve.values[-1]
+    if len(curve.values) < 2 or final <= 0:
         return None
-    points = [(s, r.get("wall_seconds"), float(r[key])) for s, r in records.items() if key in r]
-    return Curve(key, [p[0] for p in points], [p[1] for p in points], [p[2] for p in points])
+    late = [v for s, v in zip(curve.steps, curve.values) if s >= curve.steps[-1] / 2]
+    return max(late) / final - 1

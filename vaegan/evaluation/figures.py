@@ -16,10 +16,15 @@ from matplotlib.figure import Figure
 
 from vaegan.atomic import atomic_write
 from vaegan.evaluation.scoring import Reference, RunResult
+from vaegan.latent_sampler import SAMPLERS
 from vaegan.sampling import image_grid, save_png
 
 ZOOM_IMAGES = 4  # images per row of the zoomed crop
 REAL_COLOR = "black"
+SAMPLE_LINES = {"prior": ("-", "solid"), "gmm": (":", "dotted")}  # spectrum line style of each sampler's samples
+CURVE_LINES = {(False, "prior"): "-", (True, "prior"): "--", (False, "gmm"): ":", (True, "gmm"): "-."}  # (ema, sampler)
+SEED_MARKERS = "osD^v<>"
+LOG_SPAN = 10.0  # FID curves use a log y axis when their values span more than this factor
 
 
 def colors(n: int) -> list:
@@ -50,43 +55,50 @@ def _show(ax, image: torch.Tensor) -> None:
 
 
 def zoom_figure(reference: Reference, results: list[RunResult], labels: list[str], path: Path) -> None:
-    """Rows: real test images, then each run's reconstructions of them | each run's first prior samples."""
-    shown = [(r, label) for r, label in zip(results, labels) if r.samples is not None]
-    k = ZOOM_IMAGES
-    fig = Figure(figsize=(1.35 * (2 * k) + 0.4, 1.4 * (len(shown) + 1) + 0.3))
-    axes = fig.subplots(len(shown) + 1, 2 * k, squeeze=False)
-    rows = [("real", reference.test_images[:k], None)] + [(lab, r.reconstructions[:k], r.samples[:k]) for r, lab in shown]
-    for row, (label, recon, samples) in enumerate(rows):
-        for j in range(2 * k):
-            ax = axes[row, j]
-            images = recon if j < k else samples
+    """Rows: real test images, then each run's reconstructions of them | its first samples of each sampler."""
+    shown = [(r, label) for r, label in zip(results, labels) if r.samples]
+    samplers = list(dict.fromkeys(name for r, _ in shown for name in r.samples))
+    k, groups = ZOOM_IMAGES, 1 + len(samplers)
+    fig = Figure(figsize=(1.35 * k * groups + 0.4, 1.4 * (len(shown) + 1) + 0.3))
+    axes = fig.subplots(len(shown) + 1, k * groups, squeeze=False)
+    rows = [("real", [reference.test_images[:k]] + [None] * len(samplers))]
+    rows += [(label, [r.reconstructions[:k]] + [r.samples.get(name) for name in samplers]) for r, label in shown]
+    for row, (label, blocks) in enumerate(rows):
+        for j in range(k * groups):
+            images = blocks[j // k]
             if images is None:
-                ax.axis("off")
+                axes[row, j].axis("off")
                 continue
-            _show(ax, images[j % k])
+            _show(axes[row, j], images[j % k])
         axes[row, 0].set_ylabel(label, fontsize=11, rotation=0, ha="right", va="center")
     axes[0, 0].set_title("real inputs, then each run's reconstructions of them", loc="left", fontsize=10)
-    axes[0, k].set_title("each run's prior samples (same z)", loc="left", fontsize=10)
+    for g, name in enumerate(samplers, 1):
+        axes[0, g * k].set_title(f"each run's {SAMPLERS[name].label} samples", loc="left", fontsize=10)
     fig.subplots_adjust(wspace=0.04, hspace=0.06)
     save_figure(fig, path)
 
 
 def scores_figure(results: list[RunResult], labels: list[str], path: Path) -> None:
-    """Bars: FID of samples and reconstructions (lower is better) | sharpness ratios (1.0 = as sharp as real)."""
+    """Bars per run: FID of each sampler's samples and of the reconstructions (lower is better) | their sharpness
+    ratios (1.0 = as sharp as real). Samplers are told apart by hatching, reconstructions are pale."""
     scored = [(r, lab, c) for r, lab, c in zip(results, labels, colors(len(results))) if r.scores is not None]
-    fig = Figure(figsize=(12, 0.9 + 0.6 * max(len(scored), 2)))
+    samplers = list(dict.fromkeys(name for r, _, _ in scored for name in r.sample_scores))
+    bars = [(name, SAMPLERS[name].label + " samples", 1.0, "" if i == 0 else "//") for i, name in enumerate(samplers)]
+    bars.append((None, "reconstructions", 0.45, ""))
+    fig = Figure(figsize=(12, 0.9 + 0.3 * len(bars) * max(len(scored), 2)))
     ax_fid, ax_sharp = fig.subplots(1, 2)
     y = np.arange(len(scored))
-    h = 0.38
+    h = 0.8 / len(bars)
     names = [lab + (" (diverged)" if r.diverged else "") for r, lab, _ in scored]
-    for ax, keys, titles in (
-        (ax_fid, ("fid", "recon_fid"), ("prior samples", "reconstructions")),
-        (ax_sharp, ("sample_laplacian_ratio", "recon_laplacian_ratio"), ("prior samples", "reconstructions")),
-    ):
-        for offset, key, title, alpha in ((-h / 2, keys[0], titles[0], 1.0), (h / 2, keys[1], titles[1], 0.45)):
-            values = [r.scores[key] for r, _, _ in scored]
-            bars = ax.barh(y + offset, values, height=h, color=[c for _, _, c in scored], alpha=alpha, label=title)
-            ax.bar_label(bars, fmt="%.2f", padding=3, fontsize=8)
+    for ax, sample_key, recon_key in ((ax_fid, "fid", "recon_fid"),
+                                      (ax_sharp, "sample_laplacian_ratio", "recon_laplacian_ratio")):
+        for b, (sampler, title, alpha, hatch) in enumerate(bars):
+            key = recon_key if sampler is None else sample_key
+            values = [(r.scores if sampler is None else r.sample_scores.get(sampler, {})).get(key, np.nan)
+                      for r, _, _ in scored]
+            drawn = ax.barh(y + (b - (len(bars) - 1) / 2) * h, values, height=h, color=[c for _, _, c in scored],
+                            alpha=alpha, hatch=hatch, edgecolor="white", label=title)
+            ax.bar_label(drawn, fmt="%.2f", padding=3, fontsize=8)
         ax.set_yticks(y, names)
         ax.invert_yaxis()
         ax.margins(x=0.18)
@@ -95,54 +107,67 @@ def scores_figure(results: list[RunResult], labels: list[str], path: Path) -> No
     ax_sharp.set_title("sharpness: Laplacian variance / real (1.0 = as sharp as real)")
     ax_sharp.axvline(1.0, color=REAL_COLOR, linestyle="--", linewidth=1)
     ax_sharp.set_yticks(y, [""] * len(scored))
-    handles, names = ax_fid.get_legend_handles_labels()
-    fig.legend(handles, ["prior samples (solid)", "reconstructions (pale)"], loc="lower center", ncol=2, fontsize=9,
-               bbox_to_anchor=(0.5, -0.02), frameon=False)
+    handles, legend = ax_fid.get_legend_handles_labels()
+    fig.legend(handles, legend, loc="lower center", ncol=len(bars), fontsize=9, bbox_to_anchor=(0.5, -0.02),
+               frameon=False)
     fig.subplots_adjust(wspace=0.08, bottom=0.22)
     save_figure(fig, path)
 
 
 def curves_figure(results: list[RunResult], labels: list[str], path: Path) -> bool:
-    """FID during training of every run that logged it, over steps and over wall-clock minutes.
+    """Every FID curve every run logged during training, all runs on the same axes, over steps and over wall-clock
+    minutes: one colour per model kind, one line style per variant (CURVE_LINES), one marker per seed.
     Returns False (and writes nothing) when no run logged FID."""
-    curves = [(r.curve, lab, c) for r, lab, c in zip(results, labels, colors(len(results))) if r.curve is not None]
-    if not curves:
+    logged = [(r, label) for r, label in zip(results, labels) if r.curves]
+    if not logged:
         return False
-    fig = Figure(figsize=(12, 3.8))
+    kinds = list(dict.fromkeys(r.kind for r, _ in logged))
+    kind_colors = dict(zip(kinds, colors(len(kinds))))
+    seeds = {seed: SEED_MARKERS[i % len(SEED_MARKERS)] for i, seed in enumerate(sorted({r.seed for r, _ in logged}))}
+    fig = Figure(figsize=(12, 4.2))
     ax_step, ax_wall = fig.subplots(1, 2, sharey=True)
-    for curve, label, color in curves:
-        ax_step.plot(curve.steps, curve.values, marker="o", markersize=3, color=color, label=label)
-        walls = [(w / 60, v) for w, v in zip(curve.wall_seconds, curve.values) if w is not None]
-        if walls:
-            ax_wall.plot(*zip(*walls), marker="o", markersize=3, color=color, label=label)
+    values = []
+    for r, label in logged:
+        for curve in r.curves.values():
+            style = dict(linestyle=CURVE_LINES[(curve.ema, curve.sampler)], marker=seeds[r.seed], markersize=3,
+                         color=kind_colors[r.kind], label=f"{label} · {curve.variant}")
+            ax_step.plot(curve.steps, curve.values, **style)
+            walls = [(w / 60, v) for w, v in zip(curve.wall_seconds, curve.values) if w is not None]
+            if walls:
+                ax_wall.plot(*zip(*walls), **style)
+            values += curve.values
+    extractors = sorted({c.extractor for r, _ in logged for c in r.curves.values()})
     ax_step.set_xlabel("training step")
     ax_wall.set_xlabel("training wall time (min)")
-    ax_step.set_ylabel(f"FID ({curves[0][0].key.split('/', 1)[-1]} features)")
-    fig.suptitle("FID of prior samples during training (lower is better)", fontsize=11)
-    ax_step.set_yscale("log")
+    ax_step.set_ylabel(f"FID ({' / '.join(extractors)} features)")
+    fig.suptitle("FID during training (lower is better)", fontsize=11)
+    positive = [v for v in values if v > 0]
+    if positive and max(positive) / min(positive) > LOG_SPAN:
+        ax_step.set_yscale("log")  # shared with ax_wall
     for ax in (ax_step, ax_wall):
         ax.grid(alpha=0.3, which="both")
         ax.spines[["top", "right"]].set_visible(False)
-    ax_step.legend(fontsize=8)
+    ax_wall.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
     save_figure(fig, path)
     return True
 
 
 def spectrum_figure(reference: Reference, results: list[RunResult], labels: list[str], path: Path) -> None:
-    """Radial power spectrum (log scale) of real images and of each run's samples (solid) and reconstructions
-    (dashed): blur shows as power missing at high frequencies."""
+    """Radial power spectrum (log scale) of real images and of each run's samples (SAMPLE_LINES) and
+    reconstructions (dashed): blur shows as power missing at high frequencies."""
     fig = Figure(figsize=(12, 4.2))
     ax_abs, ax_rel = fig.subplots(1, 2)
     freqs, real_power = reference.spectrum
     ax_abs.plot(freqs, real_power, color=REAL_COLOR, linewidth=2.5, label="real")
     ax_rel.axhline(1.0, color=REAL_COLOR, linewidth=2.5, label="real")
+    lines = {f"samples/{name}": (style, f"{SAMPLERS[name].label} samples") for name, (style, _) in SAMPLE_LINES.items()}
+    lines["reconstructions"] = ("--", "recon")
     for r, label, color in zip(results, labels, colors(len(results))):
-        for name, style in (("samples", "-"), ("reconstructions", "--")):
-            if name in r.spectra:
-                f, power = r.spectra[name]
-                tag = f"{label} {'samples' if style == '-' else 'recon'}"
-                ax_abs.plot(f, power, style, color=color, label=tag)
-                ax_rel.plot(f, power / real_power, style, color=color, label=tag)
+        for key, (style, what) in lines.items():
+            if key in r.spectra:
+                f, power = r.spectra[key]
+                ax_abs.plot(f, power, style, color=color, label=f"{label} {what}")
+                ax_rel.plot(f, power / real_power, style, color=color, label=f"{label} {what}")
     ax_abs.set_ylabel("mean power")
     ax_rel.set_ylabel("power / real power")
     for ax in (ax_abs, ax_rel):

@@ -65,17 +65,19 @@ def _plot(folder: Path, fig: Picture) -> str:
 
 def render_html(page: Page, folder: Path) -> str:
     """folder: where the PNGs named in the page are; they are embedded, so the result stands alone."""
-    parts = [f"<h1>{escape(page.title)}</h1>", f'<p class="headline">{escape(page.headline)}</p>',
+    # The verdict comes first, as in report.md; the title follows as the heading of the details.
+    parts = [f'<p class="headline">{escape(page.headline)}</p>', f"<h1>{escape(page.title)}</h1>",
              f'<p class="setup">{escape(page.setup)}</p>']
     if page.top_figure:
         parts.append(_plot(folder, page.top_figure))
-    parts += ["<h2>Scores per run</h2>", '<p class="caption">Best value per column highlighted in green.</p>',
+    parts += ["<h2>Scores per run and sampler</h2>",
+              '<p class="caption">Best value per column highlighted in green.</p>',
               html_table(page.runs)]
     if page.notes:
         parts.append('<ul class="notes">' + "".join(f"<li>{escape(n)}</li>" for n in page.notes) + "</ul>")
     if page.kinds:
-        parts += ["<h2>Mean ± std per kind (over seeds)</h2>", html_table(page.kinds)]
-    for heading, grids in (("Prior samples", page.sample_grids), ("Reconstructions of the same inputs", page.recon_grids)):
+        parts += ["<h2>Mean ± std per model and sampler (over seeds)</h2>", html_table(page.kinds)]
+    for heading, grids in (("Samples", page.sample_grids), ("Reconstructions of the same inputs", page.recon_grids)):
         figures = "".join(f'<figure><img alt="{escape(g.caption)}" src="{data_uri(folder / g.file)}">'
                           f"<figcaption>{escape(g.caption)}</figcaption></figure>" for g in grids)
         parts += [f"<h2>{heading}</h2>", f'<div class="grids">{figures}</div>']

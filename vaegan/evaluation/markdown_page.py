@@ -18,16 +18,17 @@ def markdown_table(table: Table) -> str:
 
 
 def render_markdown(page: Page) -> str:
-    out = [f"# {page.title}", "", f"**{page.headline}**", "", page.setup, ""]
+    # The verdict is the first line: `head -1 report.md` answers the question.
+    out = [f"**{page.headline}**", "", f"# {page.title}", "", page.setup, ""]
     if page.top_figure:
         out += [f"![scores]({page.top_figure.file})", ""]
-    out += ["## Scores per run", "", "Best value per column in bold.", "", markdown_table(page.runs), ""]
+    out += ["## Scores per run and sampler", "", "Best value per column in bold.", "", markdown_table(page.runs), ""]
     out += [f"- {note}" for note in page.notes]
     if page.notes:
         out.append("")
     if page.kinds:
-        out += ["## Mean ± std per kind (over seeds)", "", markdown_table(page.kinds), ""]
-    for heading, grids in (("Prior samples", page.sample_grids), ("Reconstructions of the same inputs", page.recon_grids)):
+        out += ["## Mean ± std per model and sampler (over seeds)", "", markdown_table(page.kinds), ""]
+    for heading, grids in (("Samples", page.sample_grids), ("Reconstructions of the same inputs", page.recon_grids)):
         # A one-row table puts the grids side by side, captions above.
         out += [f"## {heading}", "", "| " + " | ".join(g.caption for g in grids) + " |", "|" + "---|" * len(grids),
                 "| " + " | ".join(f"![{g.caption}]({g.file})" for g in grids) + " |", ""]

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from vaegan.evaluation.curves import STABILITY_TARGET
 from vaegan.evaluation.scoring import EvalConfig, Reference, RunResult
-from vaegan.evaluation.summary import headline, kind_label, run_labels, summarize_by_kind
+from vaegan.evaluation.figures import SAMPLE_LINES
+from vaegan.evaluation.summary import kind_label, run_labels, score_rows, summarize, verdict
 from vaegan.evaluation.table import Table, kinds_table, runs_table
+from vaegan.latent_sampler import SAMPLERS
 
 EXPLANATIONS = (
+    ("N(0,I) and GMM", "where the decoded z come from. N(0, I) is the prior both models are trained towards, but "
+     "the codes the encoder actually uses (the aggregate posterior) leave holes in it, and prior samples that land "
+     "there decode badly. The GMM samples where the training codes are: it isolates the decoder's quality from "
+     "that mismatch."),
     ("FID", "Fréchet distance between Gaussians fitted to extractor features of real and generated images; lower is "
      "closer to the data. Only comparable between reports with the same extractor id (hash) and N."),
     ("KID", "Kernel Inception Distance: unbiased MMD² with a cubic kernel on the same features, mean ± std over "
@@ -18,6 +25,9 @@ EXPLANATIONS = (
      "the same quantity on real images: 1.0 = as sharp as real, below 1 = blurrier (above 1: noisier than real)."),
     ("MSE / PSNR / SSIM", "pixel error of the reconstructions on the [0, 1] scale; a blurry mean image can score "
      "well here, which is why FID and sharpness sit next to them."),
+    ("FID rise in 2nd half", "from the FID logged during training (the EMA decoder's where the run kept one, with the "
+     "row's sampler): the highest FID over the second half of the logged steps relative to the final FID. Above "
+     f"{STABILITY_TARGET:.0%} the curve had not settled, and the final score depends on where training stopped."),
 )
 
 
@@ -37,7 +47,7 @@ class Grid:
 @dataclass
 class Page:
     title: str
-    headline: str
+    headline: str  # the verdict: the report's first line
     setup: str  # how everything was scored, one paragraph
     runs: Table
     kinds: Table | None  # mean ± std per kind, when some kind has several runs
@@ -51,37 +61,45 @@ class Page:
 
 def build_page(results: list[RunResult], reference: Reference, cfg: EvalConfig, files: dict[str, str]) -> Page:
     """files: names of the PNGs written by figures.py: "scores", "zoom", "spectrum", "curves" (absent when no run
-    logged FID), "real", and f"samples/{i}", f"recon/{i}" for run i with scores."""
+    logged FID), "real", and f"samples/{i}/{sampler}", f"recon/{i}" for run i with scores."""
     labels = run_labels(results)
-    summary = summarize_by_kind(results)
+    rows = score_rows(results)
     n_real = len(reference.real)
-    setup = (f"Each run: N = {cfg.samples} prior samples (the same z ~ N(0, I), seed {cfg.seed}, for every run) and the "
-             f"reconstructions of the first {min(cfg.samples, len(reference.test_images))} test images, scored with "
-             f"the feature extractor {reference.extractor.id} (sha256 {reference.extractor.weights_sha256[:16]}…) "
-             f"against the first {n_real} images of the {reference.dataset} test split; {cfg.which} checkpoint.")
+    samplers = "; ".join(f"{SAMPLERS[name].label}: {SAMPLERS[name].description}" for name in cfg.samplers)
+    setup = (f"Each run: N = {cfg.samples} samples from each latent sampler ({samplers}; noise seed {cfg.seed} for "
+             f"every run) and the reconstructions of the first {min(cfg.samples, len(reference.test_images))} test "
+             f"images, scored with the feature extractor {reference.extractor.id} (sha256 "
+             f"{reference.extractor.weights_sha256[:16]}…) against the first {n_real} images of the "
+             f"{reference.dataset} test split; {cfg.which} checkpoint.")
     notes = [f"{label}: {r.note}" for r, label in zip(results, labels) if r.note]
     if "curves" not in files:
         notes.append("No run logged FID during training (it was off, or the runs ended before their first FID at "
                      "fid_every steps), so there is no FID-over-training plot.")
     else:
         notes += [f"{label} logged no FID during training; it has no curve." for r, label in zip(results, labels)
-                  if r.curve is None]
+                  if not r.curves]
     real = Grid(f"real (test images 1–{min(64, len(reference.test_images))})", files["real"])
     sample_grids, recon_grids = [Grid("real test images", files["real"])], [real]
     for i, (r, label) in enumerate(zip(results, labels)):
-        if f"samples/{i}" in files:
-            flag = " — diverged run, last good checkpoint" if r.diverged else ""
-            sample_grids.append(Grid(f"{label}: prior samples (step {r.step}){flag}", files[f"samples/{i}"]))
+        flag = " — diverged run, last good checkpoint" if r.diverged else ""
+        for sampler in r.samples:
+            sample_grids.append(Grid(f"{label} · {SAMPLERS[sampler].label} samples (step {r.step}){flag}",
+                                     files[f"samples/{i}/{sampler}"]))
+        if f"recon/{i}" in files:
             recon_grids.append(Grid(f"{label}: reconstructions (step {r.step}){flag}", files[f"recon/{i}"]))
     figures = [Picture("Zoomed in", files["zoom"], "A few images enlarged pixel for pixel (nearest neighbour): blur is "
                       "visible as soft edges and missing texture.")]
     if "curves" in files:
-        figures.append(Picture("FID during training", files["curves"], "FID of a fixed set of prior samples logged "
-                              "by each run while it trained (its own extractor and sample count, see the runs' configs)."))
+        figures.append(Picture("FID during training", files["curves"], "FID of a fixed set of samples logged by each "
+                              "run while it trained, both models on the same axes: one colour per model, one line "
+                              "style per variant (live or EMA decoder; N(0,I) or GMM samples). Each run used its own "
+                              "extractor and sample count (see the runs' configs)."))
+    lines = ", ".join(f"{SAMPLE_LINES[name][1]}: {SAMPLERS[name].label}" for name in cfg.samplers)
     figures.append(Picture("Radial power spectrum", files["spectrum"], "Mean power per spatial frequency band of real "
-                          "images (black), each run's samples (solid) and reconstructions (dashed); blur shows as power "
-                          "missing at high frequencies."))
+                          f"images (black), each run's samples ({lines}) and reconstructions (dashed); blur shows as "
+                          "power missing at high frequencies."))
+    summary = summarize(rows)
     kinds = kinds_table(summary) if any(s["runs"] > 1 for s in summary.values()) else None
     title = " vs ".join(dict.fromkeys(kind_label(r.kind) for r in results)) + f" on {reference.dataset}"
-    return Page(title, headline(results, summary), setup, runs_table(results), kinds, notes, sample_grids, recon_grids,
+    return Page(title, verdict(rows), setup, runs_table(rows), kinds, notes, sample_grids, recon_grids,
                 figures, Picture("Scores", files["scores"], "") if "scores" in files else None)

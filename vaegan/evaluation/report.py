@@ -17,13 +17,15 @@ from vaegan.atomic import atomic_write_text
 from vaegan.evaluation import figures
 from vaegan.evaluation.html_page import render_html
 from vaegan.evaluation.markdown_page import render_markdown
+from vaegan.evaluation.curves import stability
 from vaegan.evaluation.page import build_page
 from vaegan.evaluation.scoring import (PREVIEW, EvalConfig, Reference, RunResult, check_run_folder, reference_for_runs,
                                        score_runs)
-from vaegan.evaluation.summary import run_labels, summarize_by_kind
+from vaegan.evaluation.summary import row_label, run_labels, score_rows, summarize
+from vaegan.latent_sampler import GMM_SEED, MAX_IMAGES, N_COMPONENTS
 
 FORMAT = "vaegan-evaluation"
-VERSION = 1
+VERSION = 2  # 2: sample scores per latent sampler, FID curves per logged variant
 
 
 def evaluate_runs(run_dirs: list[str | Path], cfg: EvalConfig, out_dir: str | Path | None = None,
@@ -72,9 +74,11 @@ def write_figures(results: list[RunResult], reference: Reference, folder: Path) 
     files = {"real": "real.png", "scores": "scores.png", "zoom": "zoom.png", "spectrum": "spectrum.png"}
     figures.save_grid(reference.test_images[:PREVIEW], folder / files["real"])
     for i, r in enumerate(results):
-        if r.samples is not None:
-            files[f"samples/{i}"], files[f"recon/{i}"] = f"{i:02d}-{r.name}-samples.png", f"{i:02d}-{r.name}-recon.png"
-            figures.save_grid(r.samples, folder / files[f"samples/{i}"])
+        for sampler, samples in r.samples.items():
+            files[f"samples/{i}/{sampler}"] = f"{i:02d}-{r.name}-samples-{sampler}.png"
+            figures.save_grid(samples, folder / files[f"samples/{i}/{sampler}"])
+        if r.reconstructions is not None:
+            files[f"recon/{i}"] = f"{i:02d}-{r.name}-recon.png"
             figures.save_grid(r.reconstructions, folder / files[f"recon/{i}"])
     if any(r.scores is not None for r in results):
         figures.scores_figure(results, labels, folder / files["scores"])
@@ -99,7 +103,8 @@ def write_report(results: list[RunResult], reference: Reference, cfg: EvalConfig
 
 
 def metrics_record(results: list[RunResult], reference: Reference, cfg: EvalConfig, headline: str) -> dict:
-    """Everything needed to compare this report with another: settings, extractor identity, per-run scores."""
+    """Everything needed to compare this report with another: settings, extractor identity, per-run scores (sample
+    scores per sampler), FID curves, and means per model and sampler."""
     ex = reference.extractor
     return _finite_or_null({
         "format": FORMAT,
@@ -108,22 +113,27 @@ def metrics_record(results: list[RunResult], reference: Reference, cfg: EvalConf
         "headline": headline,
         "evaluation": {
             "which": cfg.which, "samples": cfg.samples, "seed": cfg.seed, "device": cfg.device,
+            "samplers": list(cfg.samplers),
+            "gmm": {"n_components": N_COMPONENTS, "covariance": "full", "max_images": MAX_IMAGES, "seed": GMM_SEED,
+                    "fitted_to": "encoder means of the run's training split", "file": "checkpoints/<which>.gmm.npz"},
             "extractor": {"name": ex.name, "id": ex.id, "sha256": ex.weights_sha256, "feature_dim": ex.feature_dim},
             "reference": {"dataset": reference.dataset, "split": "test", "n": len(reference.real),
                           "test_split_identity": reference.identity},
         },
         "runs": [run_record(r) for r in results],
-        "summary_by_kind": summarize_by_kind(results),
+        "summary": summarize(score_rows(results)),
     })
 
 
 def run_record(r: RunResult) -> dict:
-    curve = None if r.curve is None else {"key": r.curve.key, "steps": r.curve.steps,
-                                          "wall_seconds": r.curve.wall_seconds, "values": r.curve.values}
+    """scores: the reconstructions'; sample_scores: {sampler: {"label", FID, KID, sharpness, n}}."""
+    samples = {name: {"label": row_label(r.kind, name), **scores} for name, scores in r.sample_scores.items()}
+    curves = {key: {"steps": c.steps, "wall_seconds": c.wall_seconds, "values": c.values, "stability": stability(c)}
+              for key, c in r.curves.items()}
     return {"run_dir": str(r.run_dir), "name": r.name, "kind": r.kind, "seed": r.seed, "status": r.status,
             "status_step": r.status_step, "diverged": r.diverged, "message": r.message, "note": r.note,
             "checkpoint": r.checkpoint, "step": r.step, "wall_seconds": r.wall_seconds, "scores": r.scores,
-            "fid_during_training": curve, "config": r.config}
+            "sample_scores": samples, "fid_during_training": curves, "config": r.config}
 
 
 def _finite_or_null(value):

@@ -1,8 +1,9 @@
-"""Score trained runs on equal terms: the same held-out images, extractor, sample count and prior noise for every run.
+"""Score trained runs on equal terms: the same held-out images, extractor, sample count and noise seed for every run.
 
-For each run: FID and KID of N prior samples, FID of the reconstructions of the first N test images, sharpness
-ratios of both (1.0 = as sharp as real), and MSE/PSNR/SSIM of the reconstructions. All scores come from the
-metrics package; the real side (features of the reference images) is computed once per report.
+For each run: FID, KID and sharpness of N samples from each latent sampler (N(0, I), and a Gaussian mixture fitted
+to the run's encoder means: see vaegan.latent_sampler), FID and sharpness of the reconstructions of the first N test
+images (1.0 = as sharp as real), and MSE/PSNR/SSIM of the reconstructions. All scores come from the metrics package;
+the real side (features of the reference images) is computed once per report.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import torch
 
 from metrics import get_extractor, radial_power_spectrum, reconstruction_metrics, score_samples
 from vaegan.data import load_dataset
-from vaegan.evaluation.curves import Curve, fid_curve, read_metrics_log
-from vaegan.sampling import prior_samples, reconstructions
+from vaegan.evaluation.curves import Curve, fid_curves, read_metrics_log
+from vaegan.latent_sampler import SAMPLERS, check_sampler_names, latent_codes, trained_run_gmm
+from vaegan.sampling import decode, reconstructions
 from vaegan.trained_run import load_trained_run
 from vaegan.training.checkpoint import checkpoint_path
 
@@ -41,11 +43,13 @@ class EvalConfig:
     samples: int = 5000  # N: prior samples per run, and test images reconstructed per run
     extractor: str = "domain"  # a name in metrics.EXTRACTORS
     inception_weights: str | None = None  # weights file for extractor="inception"
-    seed: int = 0  # seed of the prior noise z, shared by every run
+    seed: int = 0  # seed of the sampling noise, shared by every run and sampler
     reference_size: int = 10000  # the first this-many test images are the real reference
     device: str = "cpu"
+    samplers: tuple[str, ...] = ("prior", "gmm")  # names in vaegan.latent_sampler.SAMPLERS, each scored separately
 
     def __post_init__(self) -> None:
+        check_sampler_names(self.samplers)
         if self.which not in ("latest", "best"):
             raise ValueError(f"which must be 'latest' or 'best', got {self.which!r}")
         if self.samples < 2 or self.reference_size < 2:
@@ -83,7 +87,9 @@ class ReferenceFeatures:
 
 @dataclass
 class RunResult:
-    """One run as the report shows it. scores is None when nothing could be scored (diverged before any checkpoint)."""
+    """One run as the report shows it. scores is None when nothing could be scored (diverged before any checkpoint).
+
+    Sample scores are per sampler (sample_scores); the reconstruction scores (scores) do not depend on it."""
 
     run_dir: Path
     name: str
@@ -96,11 +102,12 @@ class RunResult:
     checkpoint: str | None = None  # "latest" | "best" | None
     step: int | None = None  # step of the scored checkpoint
     wall_seconds: float | None = None  # training wall time at that checkpoint
-    scores: dict | None = None
-    samples: torch.Tensor | None = None  # uint8 (PREVIEW, C, H, W) prior samples, same z for every run
+    scores: dict | None = None  # reconstruction scores, and the extractor and reference they were measured with
+    sample_scores: dict[str, dict] = field(default_factory=dict)  # sampler name -> FID, KID, sharpness of its samples
+    samples: dict[str, torch.Tensor] = field(default_factory=dict)  # sampler name -> uint8 (PREVIEW, C, H, W)
     reconstructions: torch.Tensor | None = None  # uint8 (PREVIEW, C, H, W) of reference.test_images[:PREVIEW]
-    spectra: dict = field(default_factory=dict)  # "samples" / "reconstructions" -> (freqs, power)
-    curve: Curve | None = None  # FID during training
+    spectra: dict = field(default_factory=dict)  # "reconstructions" / f"samples/{sampler}" -> (freqs, power)
+    curves: dict[str, Curve] = field(default_factory=dict)  # FID during training, by metrics.jsonl key
 
     @property
     def diverged(self) -> bool:
@@ -176,40 +183,46 @@ def score_run(run_dir: Path, reference: Reference, cfg: EvalConfig) -> RunResult
     status = check_run_folder(run_dir)
     config = json.loads((run_dir / "config.json").read_text())
     result = RunResult(run_dir, run_dir.name, config["kind"], config["seed"], config, status.get("status", "unknown"),
-                       status.get("step"), status.get("message", ""), curve=fid_curve(read_metrics_log(run_dir)))
+                       status.get("step"), status.get("message", ""), curves=fid_curves(read_metrics_log(run_dir)))
     if not checkpoint_path(run_dir).is_file():  # diverged before its first checkpoint
         return result
     run = load_trained_run(run_dir, cfg.which, cfg.device)
     enc, dec = run.nets["encoder"], run.nets["decoder"]
     result.checkpoint, result.step, result.wall_seconds = run.which, run.step, run.wall_seconds
-    # The same z for every run (same seed, drawn on the CPU), so grids show what each decoder makes of one noise.
-    samples = prior_samples(dec, cfg.samples, run.cfg.model.latent_dim, torch.Generator().manual_seed(cfg.seed))
     inputs = reference.test_images[: cfg.samples]
+    gmm = trained_run_gmm(run) if any(SAMPLERS[name].needs_gmm for name in cfg.samplers) else None
+    for name in cfg.samplers:
+        # The same noise seed for every run, so the N(0, I) grids show what each decoder makes of one z.
+        z = latent_codes(name, cfg.samples, run.cfg.model.latent_dim, torch.Generator().manual_seed(cfg.seed), gmm)
+        samples = decode(dec, z)
+        # Sharpness of samples and reconstructions is relative to the same N real images (the inputs): the real
+        # side costs N, not M, images.
+        scores = score_samples(samples, reference.real, reference.extractor, kid=True, real_images_for_sharpness=inputs)
+        result.sample_scores[name] = {
+            "fid": scores["fid"],
+            "kid": scores["kid"],
+            "kid_std": scores["kid_std"],
+            "sample_laplacian_ratio": scores["laplacian_ratio"],
+            "sample_high_freq_ratio": scores["high_freq_ratio"],
+            "n_samples": scores["n_fake"],
+        }
+        result.samples[name] = samples[:PREVIEW]
+        result.spectra[f"samples/{name}"] = tuple(t.numpy() for t in radial_power_spectrum(samples))
     recons = reconstructions(enc, dec, inputs)
-    # Sharpness of both is relative to the same N real images (the inputs): the real side costs N, not M, images.
-    sample_scores = score_samples(samples, reference.real, reference.extractor, kid=True,
-                                  real_images_for_sharpness=inputs)
     recon_scores = score_samples(recons, reference.real, reference.extractor, kid=False,
                                  real_images_for_sharpness=inputs)
     result.scores = {
-        "fid": sample_scores["fid"],
-        "kid": sample_scores["kid"],
-        "kid_std": sample_scores["kid_std"],
         "recon_fid": recon_scores["fid"],
-        "sample_laplacian_ratio": sample_scores["laplacian_ratio"],
-        "sample_high_freq_ratio": sample_scores["high_freq_ratio"],
         "recon_laplacian_ratio": recon_scores["laplacian_ratio"],
         "recon_high_freq_ratio": recon_scores["high_freq_ratio"],
         **reconstruction_metrics(inputs, recons),
-        "n_samples": sample_scores["n_fake"],
         "n_reconstructions": recon_scores["n_fake"],
-        "n_real": sample_scores["n_real"],
-        "extractor": sample_scores["extractor"],
-        "extractor_sha256": sample_scores["extractor_sha256"],
+        "n_real": recon_scores["n_real"],
+        "extractor": recon_scores["extractor"],
+        "extractor_sha256": recon_scores["extractor_sha256"],
     }
-    result.samples, result.reconstructions = samples[:PREVIEW], recons[:PREVIEW]
-    result.spectra = {name: tuple(t.numpy() for t in radial_power_spectrum(images))
-                      for name, images in (("samples", samples), ("reconstructions", recons))}
+    result.reconstructions = recons[:PREVIEW]
+    result.spectra["reconstructions"] = tuple(t.numpy() for t in radial_power_spectrum(recons))
     return result
 
 
@@ -218,7 +231,8 @@ def score_runs(run_dirs: list[Path], reference: Reference, cfg: EvalConfig, out:
     results: list[RunResult] = []
     start = time.monotonic()
     for i, run_dir in enumerate(run_dirs, 1):
-        print(f"[{i}/{len(run_dirs)}] scoring {run_dir} ({cfg.which} checkpoint, N={cfg.samples})", file=out, flush=True)
+        print(f"[{i}/{len(run_dirs)}] scoring {run_dir} ({cfg.which} checkpoint, N={cfg.samples} "
+              f"per sampler: {', '.join(cfg.samplers)})", file=out, flush=True)
         t0 = time.monotonic()
         result = score_run(run_dir, reference, cfg)
         results.append(result)
@@ -227,9 +241,11 @@ def score_runs(run_dirs: list[Path], reference: Reference, cfg: EvalConfig, out:
         if result.scores is None:
             summary = result.note
         else:
-            s = result.scores
-            summary = (f"step {result.step}: FID {s['fid']:.2f}, KID {s['kid']:.4f}, recon FID {s['recon_fid']:.2f}, "
-                       f"sharpness {s['sample_laplacian_ratio']:.2f} of real, SSIM {s['ssim']:.3f}")
+            samples = "; ".join(f"{SAMPLERS[name].label} FID {s['fid']:.2f}, KID {s['kid']:.4f}, sharpness "
+                                f"{s['sample_laplacian_ratio']:.2f} of real"
+                                for name, s in result.sample_scores.items())
+            summary = (f"step {result.step}: {samples}; recon FID {result.scores['recon_fid']:.2f}, "
+                       f"SSIM {result.scores['ssim']:.3f}")
             if result.note:
                 summary += f" ({result.note})"
         print(f"      {summary} [{time.monotonic() - t0:.1f} s, about {left:.0f} s left]", file=out, flush=True)

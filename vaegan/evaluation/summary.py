@@ -1,4 +1,5 @@
-"""What the scores mean: each metric's direction, the best run per metric, mean ± std per kind, a headline sentence."""
+"""What the scores mean: each metric's direction, the report's rows (a run with one sampler), the best row per
+metric, mean ± std per model and sampler, and the verdict the report opens with."""
 
 from __future__ import annotations
 
@@ -7,24 +8,34 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vaegan.evaluation.curves import Curve, sampler_curve
 from vaegan.evaluation.scoring import RunResult
+from vaegan.latent_sampler import SAMPLERS
 
 KIND_LABELS = {"vae": "VAE", "vaegan": "VAE-GAN"}
+# A mean gap of 2 pooled standard deviations between two groups of seeds is what seed noise rarely makes.
+SEPARATED_AT = 2.0
 
 
 @dataclass(frozen=True)
 class Metric:
-    key: str  # key in RunResult.scores
+    key: str  # key in Row.scores
     label: str  # column header
     better: str  # "lower" | "higher" | "one" (closest to 1.0, i.e. as sharp as real)
     digits: int  # decimals shown
+    name: str = ""  # in sentences, e.g. "sharpness"; "" for metrics the verdict does not name
+
+    def decimals(self, value: float) -> int:
+        """Decimals to show for values as large as `value`: `digits`, or 1 from 100 up (an untrained model's
+        FID/KID), where more are noise."""
+        return self.digits if abs(value) < 100 else 1
 
 
 METRICS = (
-    Metric("fid", "FID ↓", "lower", 2),
-    Metric("kid", "KID ↓", "lower", 4),
+    Metric("fid", "FID ↓", "lower", 2, "FID"),
+    Metric("kid", "KID ↓", "lower", 4, "KID"),
     Metric("recon_fid", "recon FID ↓", "lower", 2),
-    Metric("sample_laplacian_ratio", "sharpness (Laplacian) samples", "one", 2),
+    Metric("sample_laplacian_ratio", "sharpness (Laplacian) samples", "one", 2, "sharpness"),
     Metric("sample_high_freq_ratio", "sharpness (high freq.) samples", "one", 2),
     Metric("recon_laplacian_ratio", "sharpness (Laplacian) recon", "one", 2),
     Metric("recon_high_freq_ratio", "sharpness (high freq.) recon", "one", 2),
@@ -32,16 +43,56 @@ METRICS = (
     Metric("psnr", "PSNR dB ↑", "higher", 2),
     Metric("ssim", "SSIM ↑", "higher", 3),
 )
+VERDICT_METRICS = tuple(m for m in METRICS if m.name)
 
 
 def kind_label(kind: str) -> str:
     return KIND_LABELS.get(kind, kind)
 
 
+def row_label(kind: str, sampler: str | None) -> str:
+    """"VAE-GAN · GMM", or just the model where nothing was sampled."""
+    return kind_label(kind) if sampler is None else f"{kind_label(kind)} · {SAMPLERS[sampler].label}"
+
+
 def run_labels(results: list[RunResult]) -> list[str]:
     """Short names for legends and captions: "VAE s0", or the folder name where that would be ambiguous."""
     short = [f"{kind_label(r.kind)} s{r.seed}" for r in results]
     return [label if short.count(label) == 1 else r.name for label, r in zip(short, results)]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the report: a run with one sampler, its samples' scores beside the run's reconstruction scores."""
+
+    run: RunResult
+    sampler: str | None  # a name in SAMPLERS; None for a run with nothing scored
+    scores: dict  # {} when nothing was scored
+
+    @property
+    def label(self) -> str:
+        return row_label(self.run.kind, self.sampler)
+
+    @property
+    def curve(self) -> Curve | None:
+        """FID during training of what this row scores (see curves.sampler_curve)."""
+        return sampler_curve(self.run.curves, self.sampler)
+
+    @property
+    def counts(self) -> bool:
+        """Whether its scores enter best values, means and the verdict: scored, and not a diverged run."""
+        return bool(self.scores) and not self.run.diverged
+
+
+def score_rows(results: list[RunResult]) -> list[Row]:
+    """A row per run and sampler, in run order; one row for a run with nothing scored."""
+    rows = []
+    for r in results:
+        if r.scores is None:
+            rows.append(Row(r, None, {}))
+        else:
+            rows += [Row(r, name, {**r.scores, **scores}) for name, scores in r.sample_scores.items()]
+    return rows
 
 
 def badness(metric: Metric, value: float) -> float:
@@ -54,52 +105,173 @@ def badness(metric: Metric, value: float) -> float:
     return abs(math.log(value)) if value > 0 else math.inf
 
 
-def best_runs(results: list[RunResult]) -> dict[str, set[int]]:
-    """{metric key: indices of the runs with the best value} over the scored runs that did not diverge (ties share)."""
+def best_rows(rows: list[Row]) -> dict[str, set[int]]:
+    """{metric key: indices of the rows with the best value} over rows that count (ties share)."""
     best: dict[str, set[int]] = {}
     for m in METRICS:
-        values = {i: badness(m, r.scores[m.key]) for i, r in enumerate(results)
-                  if r.scores is not None and not r.diverged and _finite(r.scores.get(m.key))}
+        values = {i: badness(m, row.scores[m.key]) for i, row in enumerate(rows)
+                  if row.counts and _finite(row.scores.get(m.key))}
         if values:
             low = min(values.values())
             best[m.key] = {i for i, v in values.items() if v == low}
     return best
 
 
-def summarize_by_kind(results: list[RunResult]) -> dict[str, dict]:
-    """{kind: {"runs": n scored, "seeds": [...], "diverged": n, metric key: {"mean", "std", "n"}}} in order of first
-    appearance. std is the sample standard deviation (ddof=1) over seeds, 0.0 for a single run."""
+def summarize(rows: list[Row]) -> dict[str, dict]:
+    """{kind: {"runs": n scored, "seeds": [...], "diverged": n, "samplers": {sampler: {metric key: {"mean", "std",
+    "n"}}}}}, kinds and samplers in order of first appearance. std is the sample standard deviation (ddof=1) over
+    seeds, 0.0 for a single run."""
     out: dict[str, dict] = {}
-    for kind in dict.fromkeys(r.kind for r in results):
-        runs = [r for r in results if r.kind == kind]
+    for kind in dict.fromkeys(row.run.kind for row in rows):
+        runs = list({id(row.run): row.run for row in rows if row.run.kind == kind}.values())
         scored = [r for r in runs if r.scores is not None and not r.diverged]
-        entry: dict = {"runs": len(scored), "seeds": [r.seed for r in scored], "diverged": sum(r.diverged for r in runs)}
-        for m in METRICS:
-            values = np.array([r.scores[m.key] for r in scored if _finite(r.scores.get(m.key))], dtype=np.float64)
-            if values.size:
-                std = float(values.std(ddof=1)) if values.size > 1 else 0.0
-                entry[m.key] = {"mean": float(values.mean()), "std": std, "n": int(values.size)}
+        entry: dict = {"runs": len(scored), "seeds": [r.seed for r in scored],
+                       "diverged": sum(r.diverged for r in runs), "samplers": {}}
+        for sampler in dict.fromkeys(row.sampler for row in rows if row.run.kind == kind and row.counts):
+            stats = {}
+            for m in METRICS:
+                values = np.array([row.scores[m.key] for row in rows if row.run.kind == kind and row.sampler == sampler
+                                   and row.counts and _finite(row.scores.get(m.key))], dtype=np.float64)
+                if values.size:
+                    std = float(values.std(ddof=1)) if values.size > 1 else 0.0
+                    stats[m.key] = {"mean": float(values.mean()), "std": std, "n": int(values.size)}
+            entry["samplers"][sampler] = stats
         out[kind] = entry
     return out
 
 
-def headline(results: list[RunResult], summary: dict[str, dict]) -> str:
-    """One sentence with the result that matters: FID and sharpness of the VAE-GAN against the VAE (means over
-    seeds when there are several), or of each kind when the report holds other kinds."""
-    def value(kind: str, key: str) -> float | None:
-        return summary.get(kind, {}).get(key, {}).get("mean")
+def verdict(rows: list[Row]) -> str:
+    """The report's first line: at the runs' budget, which of VAE-GAN and VAE is better on FID, KID and sharpness,
+    by what factor, and (with several seeds) whether the gap stands out of the spread across seeds; per sampler,
+    the sampler that gives the lowest FID first. Reports without both models get each model's numbers instead."""
+    counted = [row for row in rows if row.counts]
+    if not counted:
+        return "No run trained without diverging: " + "; ".join(f"{row.run.name}: {row.run.note}" for row in rows) + "."
+    values = _values_by_group(counted)
+    pair = ("vaegan", "vae")
+    samplers = [s for s in dict.fromkeys(row.sampler for row in counted) if all((k, s) in values for k in pair)]
+    if samplers:
+        # The sampler with the lowest FID of either model first (a stable sort: ties keep the evaluation's order).
+        samplers.sort(key=lambda s: min((np.mean(v) for k in pair if (v := values[(k, s)]["fid"])), default=math.inf))
+        sentences = [_compare_sentence(values, s, first=i == 0) for i, s in enumerate(samplers)]
+    else:
+        sentences = [_describe_group(values, kind, sampler) for kind, sampler in values]
+    text = f"{_budget(counted)}: " + " ".join(sentences)
+    if samplers and all(len({row.run.seed for row in counted if row.run.kind == k}) == 1 for k in pair):
+        text += " One seed per model, so whether the gaps exceed seed noise is unknown (run several seeds)."
+    diverged = len({id(row.run) for row in rows if row.run.diverged})
+    if diverged:
+        text += f" {diverged} diverged run{'s' if diverged > 1 else ''} left out."
+    return text
 
-    n_seeds = max((s["runs"] for s in summary.values()), default=0)
-    over = f" (mean of {n_seeds} seeds)" if n_seeds > 1 else ""
-    if all(value(k, "fid") is not None for k in ("vae", "vaegan")):
-        return (f"VAE-GAN samples{over}: FID {value('vaegan', 'fid'):.1f} vs {value('vae', 'fid'):.1f} for the VAE; "
-                f"sharpness {value('vaegan', 'sample_laplacian_ratio'):.2f} vs {value('vae', 'sample_laplacian_ratio'):.2f}"
-                " of real (1.0 = as sharp as real).")
-    parts = [f"{kind_label(k)} FID {value(k, 'fid'):.1f}, sharpness {value(k, 'sample_laplacian_ratio'):.2f} of real"
-             for k in summary if value(k, "fid") is not None]
-    if not parts:
-        return "No run trained without diverging: " + "; ".join(f"{r.name}: {r.note}" for r in results) + "."
-    return f"Prior samples{over}: " + "; ".join(parts) + " (1.0 = as sharp as real)."
+
+def _values_by_group(rows: list[Row]) -> dict[tuple[str, str], dict[str, list[float]]]:
+    """{(kind, sampler): {metric key: per-seed values}} for the verdict's metrics."""
+    out: dict[tuple[str, str], dict[str, list[float]]] = {}
+    for row in rows:
+        group = out.setdefault((row.run.kind, row.sampler), {m.key: [] for m in VERDICT_METRICS})
+        for m in VERDICT_METRICS:
+            if _finite(row.scores.get(m.key)):
+                group[m.key].append(row.scores[m.key])
+    return out
+
+
+def _compare_sentence(values: dict, sampler: str, first: bool) -> str:
+    """"With GMM samples the VAE-GAN is better on FID (…) and KID (…); the VAE on sharpness (…)." """
+    by_winner: dict[str, list[str]] = {}  # "" holds exact ties
+    for m in VERDICT_METRICS:
+        a, b = values[("vaegan", sampler)][m.key], values[("vae", sampler)][m.key]
+        if a and b:
+            bad_a, bad_b = np.mean([badness(m, v) for v in a]), np.mean([badness(m, v) for v in b])
+            winner = "vaegan" if bad_a < bad_b else "vae" if bad_b < bad_a else ""
+            win, lose = (b, a) if winner == "vae" else (a, b)
+            by_winner.setdefault(winner, []).append(_metric_phrase(m, win, lose, winner))
+    parts, said_better = [], False
+    for winner, phrases in by_winner.items():
+        if not winner:
+            parts.append(f"the two models tie on {_join(phrases)}")
+            continue
+        parts.append(f"the {kind_label(winner)}{'' if said_better else ' is better'} on {_join(phrases)}")
+        said_better = True
+    lead = "with" if first else "With"
+    return f"{lead} {SAMPLERS[sampler].label} samples " + ("; ".join(parts) or "no score is finite") + "."
+
+
+def _metric_phrase(m: Metric, win: list[float], lose: list[float], winner: str) -> str:
+    """"FID (74.1 vs 241.0, 3.25× lower; every VAE-GAN seed below every VAE seed)" — winner's mean first."""
+    w, lo = float(np.mean(win)), float(np.mean(lose))
+    digits = m.decimals(max(abs(w), abs(lo)))
+    shown = [f"{v:.{digits}f}" for v in (w, lo)]
+    of_real = " of real" if m.better == "one" else ""
+    if not winner:
+        return f"{m.name} ({shown[0]} each{of_real})"
+    text = f"{m.name} ({shown[0]} vs {shown[1]}{of_real}"
+    if m.better == "one" and w > 0 and lo > 0:
+        text += f", {max(w, lo) / min(w, lo):.2f}× {'sharper' if w > lo else 'less sharp'}, nearer 1.0"
+    elif m.better == "lower" and w > 0 and lo > 0:  # a ratio of KIDs at or below 0 means nothing
+        text += f", {lo / w:.2f}× lower"
+    spread = _seed_spread(m, win, lose, winner)
+    return text + (f"; {spread}" if spread else "") + ")"
+
+
+def _seed_spread(m: Metric, win: list[float], lose: list[float], winner: str) -> str:
+    """Whether the winner's lead stands out of the seed-to-seed spread: every seed of one beyond every seed of the
+    other, else the gap of the means in pooled standard deviations. '' with fewer than three runs in all."""
+    if len(win) + len(lose) < 3:
+        return ""
+    bad_w, bad_l = [badness(m, v) for v in win], [badness(m, v) for v in lose]
+    if max(bad_w) < min(bad_l):
+        other = kind_label("vae" if winner == "vaegan" else "vaegan")
+        where = "nearer 1.0 than" if m.better == "one" else "below"
+        return f"every {kind_label(winner)} seed {where} every {other} seed"
+    squares = sum(((np.array(b) - np.mean(b)) ** 2).sum() for b in (bad_w, bad_l))
+    pooled = math.sqrt(squares / (len(bad_w) + len(bad_l) - 2))
+    gap = abs(np.mean(bad_w) - np.mean(bad_l))
+    ratio = gap / pooled if pooled > 0 else math.inf
+    if ratio >= SEPARATED_AT:
+        return f"gap {ratio:.1f}× the pooled seed std"
+    return f"within the seed spread: gap {ratio:.1f}× the pooled seed std"
+
+
+def _describe_group(values: dict, kind: str, sampler: str) -> str:
+    """Without both models to compare: "VAE · GMM: FID 74.1, KID 0.0521, sharpness 0.93 of real (mean of 3 seeds)." """
+    group = values[(kind, sampler)]
+    means = {m: float(np.mean(group[m.key])) for m in VERDICT_METRICS if group[m.key]}
+    parts = [f"{m.name} {v:.{m.decimals(v)}f}" + (" of real" if m.better == "one" else "") for m, v in means.items()]
+    n = max(len(v) for v in group.values())
+    over = f" (mean of {n} seeds)" if n > 1 else ""
+    return f"{row_label(kind, sampler)}: {', '.join(parts)}{over}."
+
+
+def _budget(rows: list[Row]) -> str:
+    """"At 2000 steps each (3 seeds per model)", "At 20 min each (scored at step 9000 for the VAE, 1300 for the
+    VAE-GAN)", or each model's budget when they differ."""
+    def budget_of(config: dict) -> str:
+        given = [f"{config[k]:g} {unit}" for k, unit in (("steps", "steps"), ("minutes", "min"), ("epochs", "epochs"))
+                 if config.get(k) is not None]
+        return " or ".join(given) or "an unknown budget"  # several: training stopped at the first reached
+
+    runs = list({id(row.run): row.run for row in rows}.values())
+    kinds = list(dict.fromkeys(r.kind for r in runs))
+    budgets = {kind: sorted({budget_of(r.config) for r in runs if r.kind == kind}) for kind in kinds}
+    if len({b for kind_budgets in budgets.values() for b in kind_budgets}) == 1:
+        text = f"At {budgets[kinds[0]][0]} each"
+    else:
+        text = "At unequal budgets (" + "; ".join(f"{kind_label(k)}: {' / '.join(b)}" for k, b in budgets.items()) + ")"
+    notes = []
+    seeds = {kind: len({r.seed for r in runs if r.kind == kind}) for kind in kinds}
+    if max(seeds.values()) > 1:
+        notes.append(f"{seeds[kinds[0]]} seeds per model" if len(set(seeds.values())) == 1
+                     else ", ".join(f"{n} seeds of the {kind_label(k)}" for k, n in seeds.items()))
+    if any(r.step != r.config.get("steps") for r in runs):  # a time or epoch budget, or a best/interrupted checkpoint
+        steps = {kind: sorted({r.step for r in runs if r.kind == kind}) for kind in kinds}
+        notes.append("scored at step " + ", ".join(f"{s[0] if len(s) == 1 else f'{s[0]}–{s[-1]}'} for the "
+                                                   f"{kind_label(k)}" for k, s in steps.items()))
+    return text + (f" ({'; '.join(notes)})" if notes else "")
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _finite(value) -> bool:

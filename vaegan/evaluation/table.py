@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vaegan.evaluation.curves import STABILITY_TARGET, stability
 from vaegan.evaluation.scoring import RunResult
-from vaegan.evaluation.summary import METRICS, Metric, best_runs, kind_label
+from vaegan.evaluation.summary import METRICS, Metric, Row, best_rows, kind_label, row_label
 
 
 @dataclass(frozen=True)
@@ -40,36 +41,51 @@ def status_text(r: RunResult) -> str:
 def metric_cell(m: Metric, value: float | None, spread: float | None = None, best: bool = False) -> Cell:
     if value is None:
         return Cell("–")
-    digits = m.digits if abs(value) < 100 else 1  # large values (an untrained model's FID/KID): decimals are noise
+    digits = m.decimals(value)
     return Cell(f"{value:.{digits}f}", "" if spread is None else f"± {spread:.{digits}f}", best=best)
 
 
-def runs_table(results: list[RunResult]) -> Table:
-    """One row per run: identity, training, then every metric (KID with its spread over subsets); best values flagged."""
-    best = best_runs(results)
-    header = ["run", "kind", "status", "seed", "steps", "wall time", "N", "extractor", *(m.label for m in METRICS)]
-    rows = []
-    for i, r in enumerate(results):
-        s = r.scores or {}
-        row = [Cell(r.name, wrap=True), Cell(kind_label(r.kind)), Cell(status_text(r), bad=r.diverged, wrap=True),
-               Cell(str(r.seed)), Cell("–" if r.step is None else str(r.step)), Cell(duration(r.wall_seconds)),
-               Cell(str(s.get("n_samples", "–"))), Cell(s.get("extractor", "–"), wrap=True)]
+def stability_cell(row: Row) -> Cell:
+    """How far above its final FID the row's training curve rose in the second half (curves.stability); flagged
+    above STABILITY_TARGET."""
+    value = None if row.curve is None else stability(row.curve)
+    if value is None:
+        return Cell("–")
+    return Cell(f"+{value:.0%}", row.curve.key, bad=value > STABILITY_TARGET, wrap=True)
+
+
+def runs_table(rows: list[Row]) -> Table:
+    """One row per run and sampler: identity, training, every metric (KID with its spread over subsets), and how
+    steady its FID curve ended; best values flagged."""
+    best = best_rows(rows)
+    header = ["run", "model · sampler", "status", "seed", "steps", "wall time", "N", "extractor",
+              *(m.label for m in METRICS), f"FID rise in 2nd half (≤ {STABILITY_TARGET:.0%})"]
+    table = []
+    for i, row in enumerate(rows):
+        r, s = row.run, row.scores
+        cells = [Cell(r.name, wrap=True), Cell(row.label), Cell(status_text(r), bad=r.diverged, wrap=True),
+                 Cell(str(r.seed)), Cell("–" if r.step is None else str(r.step)), Cell(duration(r.wall_seconds)),
+                 Cell(str(s.get("n_samples", "–"))), Cell(s.get("extractor", "–"), wrap=True)]
         for m in METRICS:
             spread = s.get("kid_std") if m.key == "kid" else None
-            row.append(metric_cell(m, s.get(m.key), spread, best=i in best.get(m.key, ())))
-        rows.append(row)
-    return Table(header, rows)
+            cells.append(metric_cell(m, s.get(m.key), spread, best=i in best.get(m.key, ())))
+        table.append(cells + [stability_cell(row)])
+    return Table(header, table)
 
 
 def kinds_table(summary: dict[str, dict]) -> Table:
-    """One row per kind: mean ± std over its scored, non-diverged runs (seeds)."""
-    header = ["kind", "runs (seeds)", "diverged", *(m.label for m in METRICS)]
+    """One row per model and sampler: mean ± std over its scored, non-diverged runs (seeds)."""
+    header = ["model · sampler", "runs (seeds)", "diverged", *(m.label for m in METRICS)]
     rows = []
     for kind, entry in summary.items():
-        row = [Cell(kind_label(kind)), Cell(f"{entry['runs']} ({', '.join(map(str, entry['seeds'])) or '–'})"),
-               Cell(str(entry["diverged"]), bad=entry["diverged"] > 0)]
-        for m in METRICS:
-            stats = entry.get(m.key)
-            row.append(Cell("–") if stats is None else metric_cell(m, stats["mean"], stats["std"]))
-        rows.append(row)
+        identity = [Cell(f"{entry['runs']} ({', '.join(map(str, entry['seeds'])) or '–'})"),
+                    Cell(str(entry["diverged"]), bad=entry["diverged"] > 0)]
+        if not entry["samplers"]:
+            rows.append([Cell(kind_label(kind)), *identity, *(Cell("–") for _ in METRICS)])
+        for sampler, stats in entry["samplers"].items():
+            row = [Cell(row_label(kind, sampler)), *identity]
+            for m in METRICS:
+                stat = stats.get(m.key)
+                row.append(Cell("–") if stat is None else metric_cell(m, stat["mean"], stat["std"]))
+            rows.append(row)
     return Table(header, rows)
