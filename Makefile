@@ -14,10 +14,9 @@ report: $(VENV)/.installed data
 test: $(VENV)/.installed data
 	$(BIN)/python -m pytest $(ARGS)
 
-## Training and metric throughput on this machine (prints figures).
+## Training and metric throughput on this machine: one Markdown table (see benchmarks/RESULTS.md).
 bench: $(VENV)/.installed data
-	$(BIN)/python scripts/benchmark_training.py
-	$(BIN)/python scripts/benchmark_metrics.py
+	$(BIN)/python scripts/benchmark.py $(ARGS)
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

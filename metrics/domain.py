@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from metrics.batching import run_batched
+from metrics.batching import check_precision, precision_tag, run_batched
 from metrics.weights_file import WeightsHashMismatch, file_sha256
 from metrics.image_io import InputError, check_images
 from metrics.stats import write_atomically
@@ -141,7 +141,10 @@ class DomainExtractor:
 
     name = "domain"
 
-    def __init__(self, weights_path: str | os.PathLike | None = None, device: str = "cpu") -> None:
+    def __init__(self, weights_path: str | os.PathLike | None = None, device: str = "cpu",
+                 precision: str = "fp32") -> None:
+        """precision: "fp32" (default) or "bf16" (autocast; named in the id)."""
+        self.precision = check_precision(precision)
         path = BUNDLED_WEIGHTS if weights_path is None else Path(weights_path)
         if not path.is_file():
             fix = ("restore metrics/weights/ from git or reinstall vaegan" if weights_path is None else
@@ -163,9 +166,10 @@ class DomainExtractor:
                 "scripts/train_domain_extractor.py, which writes both), or update the expected hash if the change "
                 "is intended")
         self.weights_path = path
-        self.id = f"domain-{self.dataset}@{self.weights_sha256[:8]}"
+        self.id = f"domain-{self.dataset}{precision_tag(precision)}@{self.weights_sha256[:8]}"
         self.device = torch.device(device)
-        self.model = load_domain_net(path).to(self.device)
+        # channels_last: oneDNN's native conv layout, measured 1.7x the images/s of NCHW on a CPU.
+        self.model = load_domain_net(path).to(self.device, memory_format=torch.channels_last)
         self.config = self.model.config
         self.feature_dim = self.config.feature_dim
 
@@ -178,14 +182,19 @@ class DomainExtractor:
                 "use the 'inception' extractor for other image formats, or train a domain extractor on data of "
                 "that format (scripts/train_domain_extractor.py --dataset NAME)")
 
+    def _input(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 batch -> the network's float input on the extractor's device, channels_last."""
+        return to_network_input(images.to(self.device)).contiguous(memory_format=torch.channels_last)
+
     def features(self, images: torch.Tensor, batch_size: int = 200) -> np.ndarray:
         """images: uint8 (N, C, S, S) in [0, 255] with the config's C and S -> float64 (N, feature_dim)."""
         self._check(images)
-        return run_batched(lambda b: self.model.features(to_network_input(b.to(self.device))), images,
-                           batch_size, self.id)
+        return run_batched(lambda b: self.model.features(self._input(b)), images, batch_size, self.id,
+                           self.device, self.precision)
 
     def predict(self, images: torch.Tensor, batch_size: int = 200) -> np.ndarray:
         """images as for `features` -> predicted class indices, int64 (N,)."""
         self._check(images)
-        logits = run_batched(lambda b: self.model(to_network_input(b.to(self.device))), images, batch_size, self.id)
+        logits = run_batched(lambda b: self.model(self._input(b)), images, batch_size, self.id, self.device,
+                             self.precision)
         return logits.argmax(axis=1)

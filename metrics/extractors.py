@@ -15,7 +15,7 @@ import torch
 
 class FeatureExtractor(Protocol):
     name: str  # "inception" or "domain"
-    id: str  # unique, includes a short weights hash, e.g. "inception-pool3-2048@6726825d"
+    id: str  # unique: network, precision unless fp32, short weights hash, e.g. "inception-pool3-2048-bf16@6726825d"
     weights_sha256: str  # full sha256 hex of the weights file that was loaded
     feature_dim: int
 
@@ -45,8 +45,12 @@ EXTRACTORS: dict[str, Callable[..., FeatureExtractor]] = {
 def get_extractor(name: str, **options) -> FeatureExtractor:
     """Build the extractor registered under `name`.
 
-    "inception": weights_path: str | None, dims: int = 2048, device: str = "cpu", allow_download: bool = False
-    "domain":    weights_path: str | None (None -> bundled Fashion-MNIST weights), device: str = "cpu"
+    "inception": weights_path: str | None, dims: int = 2048, device: str = "cpu", allow_download: bool = False,
+                 precision: str = "fp32"
+    "domain":    weights_path: str | None (None -> bundled Fashion-MNIST weights), device: str = "cpu",
+                 precision: str = "fp32"
+    precision: "fp32" or "bf16" (autocast; faster only with bf16 hardware, see metrics/batching.py). A bf16
+    extractor's id says so (e.g. "inception-pool3-2048-bf16@6726825d"), so its statistics never mix with fp32 ones.
     """
     if name not in EXTRACTORS:
         raise ValueError(f"unknown feature extractor {name!r}; known: {', '.join(sorted(EXTRACTORS))}")

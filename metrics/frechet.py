@@ -50,20 +50,60 @@ def feature_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     features: (N, D) real, N >= 2 -> mu (D,) float64, sigma (D, D) float64 (unbiased, divides by N - 1).
     Warns when N <= D: the covariance is then singular (rank <= N - 1) and FID is biased upwards.
     """
-    array = check_features(features)
-    n, d = array.shape
-    if n < 2:
-        raise FeatureError(f"need at least 2 samples to estimate a covariance, got {n}")
-    if n <= d:
-        warnings.warn(
-            f"N={n} samples <= D={d} feature dimensions: the covariance is singular (rank <= N-1) and the "
-            f"FID estimate is strongly biased; add more samples (well above {d}) for a trustworthy value",
-            stacklevel=2,
-        )
-    mu = array.mean(axis=0)
-    centred = array - mu
-    sigma = centred.T @ centred / (n - 1)
-    return mu, sigma
+    moments = RunningMoments()
+    moments.update(features)
+    return moments.statistics()
+
+
+class RunningMoments:
+    """Mean and covariance of features that arrive batch by batch, without holding them: float64 running sums.
+
+    Each batch is reduced to its own mean and centred scatter matrix, then merged with the pairwise update of
+    Chan, Golub and LeVeque (1979): M = M_a + M_b + (mean_b - mean_a)(mean_b - mean_a)^T n_a n_b / (n_a + n_b).
+    No sum of raw squares is formed, so nothing cancels when the mean is large against the spread. Memory is
+    one (D, D) float64 matrix (32 MiB at D = 2048) whatever the number of samples.
+    """
+
+    def __init__(self) -> None:
+        self.n = 0
+        self._mean: np.ndarray | None = None  # (D,)
+        self._scatter: np.ndarray | None = None  # (D, D): sum of outer products of deviations from the mean
+
+    def update(self, features: np.ndarray, name: str = "features") -> None:
+        """Add a batch. features: (B, D) real, D the same for every batch."""
+        batch = check_features(features, name)
+        if self._mean is not None and batch.shape[1] != self._mean.shape[0]:
+            raise FeatureError(f"{name} have {batch.shape[1]} dimensions, earlier batches {self._mean.shape[0]}")
+        n_b = batch.shape[0]
+        if n_b == 0:  # an empty batch (the last of an exact split) adds nothing; its mean would be NaN
+            return
+        mean_b = batch.mean(axis=0)
+        centred = batch - mean_b
+        scatter_b = centred.T @ centred
+        if self._mean is None:
+            self.n, self._mean, self._scatter = n_b, mean_b, scatter_b
+            return
+        n = self.n + n_b
+        delta = mean_b - self._mean
+        self._scatter += scatter_b + np.outer(delta, delta) * (self.n * n_b / n)
+        self._mean = self._mean + delta * (n_b / n)
+        self.n = n
+
+    def statistics(self) -> tuple[np.ndarray, np.ndarray]:
+        """mu (D,) float64, sigma (D, D) float64 (unbiased, divides by N - 1) of every sample added so far.
+
+        Needs N >= 2; warns when N <= D: the covariance is then singular (rank <= N - 1) and FID is biased upwards.
+        """
+        if self.n < 2:
+            raise FeatureError(f"need at least 2 samples to estimate a covariance, got {self.n}")
+        d = self._mean.shape[0]
+        if self.n <= d:
+            warnings.warn(
+                f"N={self.n} samples <= D={d} feature dimensions: the covariance is singular (rank <= N-1) and the "
+                f"FID estimate is strongly biased; add more samples (well above {d}) for a trustworthy value",
+                stacklevel=2,
+            )
+        return self._mean.copy(), self._scatter / (self.n - 1)
 
 
 def frechet_distance(

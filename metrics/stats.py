@@ -12,12 +12,12 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Callable
+from typing import IO, TYPE_CHECKING, Callable, Iterable
 
 import numpy as np
 import torch
 
-from metrics.frechet import check_features, feature_statistics
+from metrics.frechet import RunningMoments, check_features, feature_statistics
 
 if TYPE_CHECKING:  # typing only: extractors build DomainExtractor, which imports this module
     from metrics.extractors import FeatureExtractor
@@ -116,6 +116,25 @@ class FeatureStats:
                 "delete it and recompute"
             )
         return stats
+
+
+def feature_statistics_streamed(
+    extractor: FeatureExtractor,
+    batches: Iterable[torch.Tensor],
+    dataset_id: str = "generated",
+    batch_size: int = 200,
+) -> FeatureStats:
+    """Statistics of every image in `batches` under extractor, holding one batch of images at a time.
+
+    batches: uint8 (B_i, C, H, W) tensors, e.g. generated on the fly; each is passed to extractor.features in
+    forward passes of batch_size. Equal to FeatureStats.from_features of all features at once up to float64
+    rounding (see RunningMoments).
+    """
+    moments = RunningMoments()
+    for images in batches:
+        moments.update(extractor.features(images, batch_size=batch_size), f"features of {dataset_id!r}")
+    mu, sigma = moments.statistics()
+    return FeatureStats(mu=mu, sigma=sigma, n=moments.n, extractor_id=extractor.id, dataset_id=dataset_id)
 
 
 def cached_statistics(

@@ -30,11 +30,13 @@ def main() -> None:
     p.add_argument("--reference-size", type=positive_int, default=d.reference_size,
                    help="real reference: the first this-many test images (fewer: faster with Inception on a CPU)")
     p.add_argument("--seed", type=int, default=d.seed, help="seed of the sampling noise, shared by all runs")
+    p.add_argument("--weights", default=d.weights, choices=["ema", "live"],
+                   help="ema: a run's weight average where it kept one; live: its last weights")
     p.add_argument("--device", default=d.device)
     args = p.parse_args()
 
     def run():
-        cfg = EvalConfig(which=args.which, samples=args.samples, extractor=args.extractor,
+        cfg = EvalConfig(which=args.which, weights=args.weights, samples=args.samples, extractor=args.extractor,
                          inception_weights=args.inception_weights, seed=args.seed, device=args.device,
                          reference_size=args.reference_size, samplers=tuple(args.samplers.split(",")))
         html = evaluate_runs(args.run_dirs, cfg, out_dir=args.out, reports_root=args.reports_dir)

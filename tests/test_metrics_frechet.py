@@ -7,7 +7,7 @@ import pytest
 import scipy.linalg
 import torch
 
-from metrics.frechet import FeatureError, feature_statistics, frechet_distance
+from metrics.frechet import FeatureError, RunningMoments, feature_statistics, frechet_distance
 from vaegan.data import load_dataset
 
 
@@ -122,6 +122,39 @@ def test_feature_statistics_match_numpy(conv_features):
     assert mu.dtype == sigma.dtype == np.float64
     np.testing.assert_allclose(mu, conv_features.mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(sigma, np.cov(conv_features, rowvar=False), rtol=1e-10, atol=1e-14)
+
+
+def test_running_moments_over_uneven_batches_equal_all_at_once(conv_features):
+    moments = RunningMoments()
+    for lo, hi in [(0, 1), (1, 700), (700, 700), (700, 701), (701, 2999), (2999, 3000)]:  # one empty
+        moments.update(conv_features[lo:hi])
+    mu, sigma = moments.statistics()
+    expected_mu, expected_sigma = feature_statistics(conv_features)
+    assert moments.n == 3000
+    np.testing.assert_allclose(mu, expected_mu, rtol=1e-12, atol=1e-14 * np.abs(expected_mu).max())
+    np.testing.assert_allclose(sigma, expected_sigma, rtol=1e-10, atol=1e-12 * np.abs(expected_sigma).max())
+
+
+def test_running_moments_stay_exact_when_the_mean_dwarfs_the_spread():
+    """Features ~1e6 +- 1: sums of raw squares (1e12) would cancel to ~1e-4 absolute error in a variance of ~1."""
+    rng = np.random.default_rng(6)
+    features = 1e6 + rng.normal(size=(4000, 3)) @ np.array([[1.0, 0.5, 0.0], [0.0, 1.0, 0.2], [0.0, 0.0, 0.3]])
+    moments = RunningMoments()
+    for batch in np.array_split(features, 40):
+        moments.update(batch)
+    sigma = moments.statistics()[1]
+    np.testing.assert_allclose(sigma, np.cov(features - 1e6, rowvar=False), rtol=1e-9, atol=1e-10)
+
+
+def test_running_moments_refuse_mismatched_or_too_few_samples():
+    moments = RunningMoments()
+    with pytest.raises(FeatureError, match="at least 2 samples.*got 0"):
+        moments.statistics()
+    moments.update(np.zeros((1, 4)))
+    with pytest.raises(FeatureError, match="at least 2 samples.*got 1"):
+        moments.statistics()
+    with pytest.raises(FeatureError, match="5 dimensions, earlier batches 4"):
+        moments.update(np.zeros((3, 5)))
 
 
 def test_fewer_samples_than_dimensions_warns_and_stays_exact(conv_features):

@@ -10,44 +10,17 @@ import warnings
 import numpy as np
 import pytest
 import torch
-import torchvision
 
 from metrics.frechet import feature_statistics, frechet_distance
 from metrics.image_io import InputError
+from metrics.stats import FeatureStats, StaleStatisticsError, cached_statistics
 from metrics.inception import (FID_WEIGHTS_FILENAME, FID_WEIGHTS_URL, InceptionExtractor, InceptionWeightsError,
-                               InceptionWeightsNotFound)
+                               InceptionWeightsNotFound, random_fid_state_dict)
 from vaegan.data import load_dataset
 
 pytest.importorskip("pytorch_fid", reason="pytorch-fid (a dev dependency) is the reference implementation")
 from pytorch_fid.fid_score import calculate_frechet_distance  # noqa: E402
 from pytorch_fid.inception import InceptionV3  # noqa: E402
-
-
-def random_fid_state_dict(seed: int, calibration: torch.Tensor) -> dict:
-    """A state dict with the FID Inception's keys and shapes (torchvision's Inception3 with 1008 classes and
-    no aux head has the same ones), filled so activations stay O(1) through all layers.
-
-    calibration: (B, 3, 299, 299) float32 in [-1, 1]. The BatchNorm statistics of the three stem layers are
-    measured on it: with made-up statistics some stem units are negative on every image (dead), which
-    would leave the covariance of the 64-d block-0 features singular and its FID ill-defined."""
-    net = torchvision.models.inception_v3(weights=None, aux_logits=False, num_classes=1008, init_weights=False)
-    g = torch.Generator().manual_seed(seed)
-    for key, value in net.state_dict().items():
-        if key.endswith("num_batches_tracked"):
-            continue
-        if key.endswith("conv.weight") or key == "fc.weight":
-            value.copy_(torch.randn(value.shape, generator=g) * (2 / value[0].numel()) ** 0.5)
-        elif key.endswith(("running_var", "bn.weight")):
-            value.copy_(0.5 + torch.rand(value.shape, generator=g))
-        else:  # BN bias and running mean, fc bias
-            value.copy_(0.1 * torch.randn(value.shape, generator=g))
-    stem = torch.nn.Sequential(net.Conv2d_1a_3x3, net.Conv2d_2a_3x3, net.Conv2d_2b_3x3)
-    for layer in stem:
-        layer.bn.reset_running_stats()
-        layer.bn.momentum = None  # cumulative average: the statistics of exactly this batch
-    with torch.no_grad():
-        stem.train()(calibration)
-    return net.state_dict()
 
 
 N_FID = 72  # images per side of the FID comparison: above the 64 feature dims, so covariances are full rank
@@ -169,3 +142,28 @@ def test_bad_options_and_images_are_refused(hub_weights):
         extractor.features(torch.rand(2, 3, 32, 32))
     with pytest.raises(InputError, match="shape"):
         extractor.features(torch.zeros(2, 2, 32, 32, dtype=torch.uint8))
+
+
+def relative_errors(features: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Per image: ||features - reference|| / ||reference||, (N,)."""
+    return np.linalg.norm(features - reference, axis=1) / np.linalg.norm(reference, axis=1)
+
+
+def test_bf16_features_are_close_to_fp32_but_not_equal(hub_weights, gray28):
+    """Measured on these random weights: 0.4-0.5% per image at pool3, where fp32 rounding alone moves features by
+    ~1e-6. The lower bound shows autocast did act; the upper bound is 4x the measured error."""
+    batch = gray28[:3]
+    errors = relative_errors(ours(2048, precision="bf16").features(batch), ours(2048).features(batch))
+    assert np.all(errors > 1e-4) and np.all(errors < 2e-2)
+
+
+def test_precision_is_named_in_the_id_and_stops_statistics_from_mixing(hub_weights, tmp_path):
+    sha8 = hashlib.sha256(hub_weights.read_bytes()).hexdigest()[:8]
+    fp32, bf16 = ours(2048), ours(2048, precision="bf16")
+    assert (fp32.id, bf16.id) == (f"inception-pool3-2048@{sha8}", f"inception-pool3-2048-bf16@{sha8}")
+    cache = tmp_path / "reference.npz"
+    FeatureStats(np.zeros(2048), np.eye(2048), 10, fp32.id, "fmnist").save(cache)
+    with pytest.raises(StaleStatisticsError, match="-bf16@"):
+        cached_statistics(cache, bf16, "fmnist", lambda: pytest.fail("a mismatched cache must not be recomputed"))
+    with pytest.raises(ValueError, match="precision must be one of fp32, bf16"):
+        ours(2048, precision="fp16")

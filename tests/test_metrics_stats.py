@@ -5,7 +5,8 @@ import pytest
 
 from metrics.frechet import FeatureError, feature_statistics, frechet_distance
 from metrics.kid import kernel_inception_distance
-from metrics.stats import FeatureStats, StaleStatisticsError, StatisticsFileError, cached_statistics
+from metrics.stats import (FeatureStats, StaleStatisticsError, StatisticsFileError, cached_statistics,
+                           feature_statistics_streamed)
 from metrics.scores import fid_between, score_samples
 from metrics.sharpness import sharpness_ratios
 from vaegan.data import load_dataset
@@ -77,6 +78,24 @@ def test_corrupt_or_foreign_files_name_the_file(tmp_path, stats):
         FeatureStats.load(tmp_path / "missing.npz")
     with pytest.raises(StatisticsFileError, match="corrupt"):
         cached_statistics(garbage, ProjectionExtractor(), "fmnist-test", lambda: None)
+
+
+def test_streamed_statistics_equal_all_at_once(images, stats):
+    extractor = ProjectionExtractor()
+    batches = (images[lo:lo + 250] for lo in range(0, len(images), 250))  # a generator: never all images at once
+    streamed = feature_statistics_streamed(extractor, batches, dataset_id="fmnist-test", batch_size=100)
+    assert (streamed.n, streamed.extractor_id, streamed.dataset_id) == (1200, stats.extractor_id, "fmnist-test")
+    assert extractor.calls == 5
+    np.testing.assert_allclose(streamed.mu, stats.mu, rtol=1e-12)
+    np.testing.assert_allclose(streamed.sigma, stats.sigma, rtol=1e-10, atol=1e-12 * np.abs(stats.sigma).max())
+    assert fid_between(streamed, stats) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_streamed_statistics_refuse_empty_or_bad_batches(images):
+    with pytest.raises(FeatureError, match="at least 2 samples"):
+        feature_statistics_streamed(ProjectionExtractor(), iter([]))
+    with pytest.raises(FeatureError, match="features of 'generated' contain 1 NaN/inf"):
+        feature_statistics_streamed(ProjectionExtractor(poison=True), [images[:10], images[10:20]])
 
 
 def test_score_against_images(images):

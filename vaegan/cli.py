@@ -42,17 +42,6 @@ def positive_int(text: str) -> int:
     return value
 
 
-def channel_list(text: str) -> tuple[int, ...]:
-    """"32,64,64" -> (32, 64, 64)."""
-    try:
-        values = tuple(int(v) for v in text.split(","))
-    except ValueError:
-        values = ()
-    if not values or min(values) <= 0:
-        raise argparse.ArgumentTypeError(f"expected comma-separated positive widths such as 32,64,64, got {text!r}")
-    return values
-
-
 def build_parser(kind: str) -> argparse.ArgumentParser:
     d = default_config(kind)
     p = argparse.ArgumentParser(
@@ -127,8 +116,9 @@ def add_vaegan_flags(p: argparse.ArgumentParser, d: VAEGANLossConfig) -> None:
     g.add_argument("--init-from", metavar="RUN_DIR", help="start encoder and decoder from this VAE run")
     g.add_argument("--dis-lr-scale", type=positive_float, default=OptimConfig().discriminator_lr_scale,
                    help="discriminator learning rate as a multiple of --lr (two time-scale updates)")
-    g.add_argument("--dis-channels", type=channel_list, default=None,
-                   help="discriminator widths after its first conv, e.g. 32,64,64 (default: the preset's)")
+    g.add_argument("--dis-width", type=positive_float,
+                   default=recipe_model(DEFAULT_RECIPE["vaegan"]).get("dis_channels_scale", 1.0),
+                   help="scale of the discriminator's widths after its first conv (the preset's are 1)")
 
 
 def config_from_args(args: argparse.Namespace, kind: str) -> TrainConfig:
@@ -173,8 +163,8 @@ def model_overrides(args: argparse.Namespace, kind: str) -> dict:
         out["dis_feature_layer"] = args.feature_layer
     if getattr(args, "spectral_norm", False):
         out["dis_spectral_norm"] = True
-    if getattr(args, "dis_channels", None):
-        out["dis_channels"] = args.dis_channels
+    if getattr(args, "dis_width", None) is not None:
+        out["dis_channels_scale"] = args.dis_width
     return out
 
 

@@ -42,6 +42,7 @@ class ModelConfig:
     dec_channels: tuple[int, ...] = (64, 32)  # stride-2 transposed convs, each + BN + ReLU
     dis_first_channels: int = 32  # stride-1 conv + ReLU, no BN (Larsen et al.)
     dis_channels: tuple[int, ...] = (64, 128, 128)  # stride-2 convs, each + BN + ReLU
+    dis_channels_scale: float = 1.0  # multiplies dis_channels (0.5: a discriminator about 3x cheaper at 28x28)
     dis_fc: int = 256  # hidden FC width, + BN + ReLU
     dis_feature_layer: int = 4  # Dis_l: output of the l-th conv (1-based, the stride-1 conv is 1), before its BN/ReLU
     dis_spectral_norm: bool = False  # spectral norm on every discriminator layer (a stabiliser)

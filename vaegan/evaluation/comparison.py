@@ -36,7 +36,7 @@ def budget(minutes: float | None = None, steps: int | None = None, epochs: float
 
 
 # FID during training about once a minute for each method on a 2-core CPU: a VAE-GAN step costs several VAE steps.
-FID_EVERY = {"vae": 1000, "vaegan": 100}
+FID_EVERY = {"vae": 1000, "vaegan": 200}
 
 
 def comparison_configs(train_budget: dict, seeds: int = 1, dataset: str = "fashion_mnist", data_root: str | None = None,

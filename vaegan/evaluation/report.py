@@ -112,7 +112,7 @@ def metrics_record(results: list[RunResult], reference: Reference, cfg: EvalConf
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "headline": headline,
         "evaluation": {
-            "which": cfg.which, "samples": cfg.samples, "seed": cfg.seed, "device": cfg.device,
+            "which": cfg.which, "weights": cfg.weights, "samples": cfg.samples, "seed": cfg.seed, "device": cfg.device,
             "samplers": list(cfg.samplers),
             "gmm": {"n_components": N_COMPONENTS, "covariance": "full", "max_images": MAX_IMAGES, "seed": GMM_SEED,
                     "fitted_to": "encoder means of the run's training split", "file": "checkpoints/<which>.gmm.npz"},

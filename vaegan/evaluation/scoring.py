@@ -47,9 +47,12 @@ class EvalConfig:
     reference_size: int = 10000  # the first this-many test images are the real reference
     device: str = "cpu"
     samplers: tuple[str, ...] = ("prior", "gmm")  # names in vaegan.latent_sampler.SAMPLERS, each scored separately
+    weights: str = "ema"  # "ema": a run's weight average where it kept one, else its weights; "live": its last weights
 
     def __post_init__(self) -> None:
         check_sampler_names(self.samplers)
+        if self.weights not in ("ema", "live"):
+            raise ValueError(f"weights must be 'ema' or 'live', got {self.weights!r}")
         if self.which not in ("latest", "best"):
             raise ValueError(f"which must be 'latest' or 'best', got {self.which!r}")
         if self.samples < 2 or self.reference_size < 2:
@@ -186,7 +189,7 @@ def score_run(run_dir: Path, reference: Reference, cfg: EvalConfig) -> RunResult
                        status.get("step"), status.get("message", ""), curves=fid_curves(read_metrics_log(run_dir)))
     if not checkpoint_path(run_dir).is_file():  # diverged before its first checkpoint
         return result
-    run = load_trained_run(run_dir, cfg.which, cfg.device)
+    run = load_trained_run(run_dir, cfg.which, cfg.device, use_ema=cfg.weights == "ema")
     enc, dec = run.nets["encoder"], run.nets["decoder"]
     result.checkpoint, result.step, result.wall_seconds = run.which, run.step, run.wall_seconds
     inputs = reference.test_images[: cfg.samples]

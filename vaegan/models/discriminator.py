@@ -29,7 +29,7 @@ class Discriminator(nn.Module):
         self.convs = nn.ModuleList([sn(conv_down(cfg.channels, cfg.dis_first_channels, cfg.kernel_size, stride=1))])
         self.acts = nn.ModuleList([nn.ReLU()])
         c_in = cfg.dis_first_channels
-        for c_out in cfg.dis_channels:
+        for c_out in (max(1, round(c * cfg.dis_channels_scale)) for c in cfg.dis_channels):
             self.convs.append(sn(conv_down(c_in, c_out, cfg.kernel_size)))
             self.acts.append(nn.Sequential(nn.BatchNorm2d(c_out), nn.ReLU()))
             c_in = c_out

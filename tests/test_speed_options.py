@@ -1,0 +1,89 @@
+"""Precision, memory layout, optimizer and recipe options: each changes what it says and nothing else."""
+
+import dataclasses
+
+import pytest
+import torch
+
+from vaegan.config import TrainConfig
+from vaegan.evaluation.comparison import comparison_configs
+from vaegan.models import PRESETS, Discriminator
+from vaegan.precision import autocast, bf16_is_native
+from vaegan.recipes import DEFAULT_RECIPE, RECIPES, apply_recipe, default_config, recipe_model
+from vaegan.training.methods import METHODS
+from vaegan.training.state import build_state
+from tests.test_vaegan import batch
+
+
+def stepped(kind: str, **cfg_fields) -> tuple[dict, dict]:
+    """One training step of a small28 model from seed 1 -> (stats, networks)."""
+    cfg = dataclasses.replace(default_config(kind), model=PRESETS["small28"], seed=1, batch_size=16, **cfg_fields)
+    state = build_state(cfg, METHODS[kind].optimizer_groups, torch.zeros(64, 1, 28, 28, dtype=torch.uint8))
+    x = batch(n=16)
+    if cfg.channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    return METHODS[kind].train_step(state, x), state.nets
+
+
+@pytest.mark.parametrize("kind", ["vae", "vaegan"])
+def test_channels_last_computes_the_same_step(kind):
+    a_stats, a_nets = stepped(kind, channels_last=False)
+    b_stats, b_nets = stepped(kind, channels_last=True)
+    assert b_nets["encoder"].convs[0].weight.is_contiguous(memory_format=torch.channels_last)
+    for key in a_stats:
+        torch.testing.assert_close(a_stats[key], b_stats[key], rtol=1e-3, atol=1e-4)
+    for name in a_nets:
+        for (k, p), q in zip(a_nets[name].state_dict().items(), b_nets[name].state_dict().values()):
+            torch.testing.assert_close(p, q, rtol=1e-3, atol=1e-5, msg=f"{name}.{k}")
+
+
+@pytest.mark.parametrize("kind", ["vae", "vaegan"])
+def test_bf16_runs_the_networks_in_bf16_and_keeps_weights_and_losses_in_fp32(kind):
+    fp32, _ = stepped(kind, precision="fp32")
+    bf16, nets = stepped(kind, precision="bf16")
+    assert all(p.dtype == torch.float32 for net in nets.values() for p in net.parameters())
+    assert all(v.dtype == torch.float32 for v in bf16.values())
+    # bf16 has 8 bits of mantissa: the same step's losses agree to a few percent, not to the last digit
+    for key in (k for k in fp32 if k.startswith("loss/")):
+        torch.testing.assert_close(bf16[key], fp32[key], rtol=0.05, atol=0.02, msg=key)
+    with autocast("cpu", "bf16"):
+        assert nets["encoder"].convs[0](torch.zeros(1, 1, 28, 28)).dtype == torch.bfloat16
+    with pytest.raises(ValueError, match="precision"):
+        autocast("cpu", "fp16")
+    assert isinstance(bf16_is_native("cpu"), bool)
+
+
+def test_two_time_scales_give_the_discriminator_its_own_learning_rate():
+    cfg = dataclasses.replace(default_config("vaegan"), model=PRESETS["small28"])
+    cfg = dataclasses.replace(cfg, optim=dataclasses.replace(cfg.optim, discriminator_lr_scale=4.0))
+    state = build_state(cfg, METHODS["vaegan"].optimizer_groups, torch.zeros(64, 1, 28, 28, dtype=torch.uint8))
+    lrs = {name: opt.param_groups[0]["lr"] for name, opt in state.optimizers.items()}
+    assert lrs["discriminator"] == pytest.approx(4 * lrs["encoder"]) and lrs["decoder"] == lrs["encoder"]
+
+
+def test_recipes_are_valid_configs_and_the_defaults_come_from_them():
+    for name, recipe in RECIPES.items():
+        cfg, model = apply_recipe(TrainConfig(), name)
+        assert cfg.kind == recipe["kind"] and TrainConfig.from_dict(cfg.to_dict()) == cfg
+        dataclasses.replace(PRESETS["small28"], **model)  # model overrides name real ModelConfig fields
+    for kind, name in DEFAULT_RECIPE.items():
+        assert default_config(kind) == apply_recipe(TrainConfig(), name)[0]
+    assert default_config("vaegan").ema_decay > 0 and default_config("vaegan").optim.name == "rmsprop"
+    with pytest.raises(ValueError, match="unknown recipe"):
+        apply_recipe(TrainConfig(), "nope")
+
+
+def test_comparison_configs_train_each_recipe_with_shared_encoder_and_decoder(fashion_mnist, tmp_path):
+    budget = {"minutes": None, "steps": 10, "epochs": None}
+    configs = comparison_configs(budget, seeds=2, runs_dir=str(tmp_path),
+                                 recipes=("vae", "paper", "paper+ema+slim_dis"))
+    # a method's default recipe keeps the plain run name; any other is named in its run folder
+    assert [(c.run_name, c.seed) for c in configs] == [
+        (None, 0), ("paper", 0), (None, 0), (None, 1), ("paper", 1), (None, 1)]
+    assert DEFAULT_RECIPE["vaegan"] == "paper+ema+slim_dis"
+    slim, paper = Discriminator(configs[2].model), Discriminator(configs[1].model)
+    assert recipe_model("paper+ema+slim_dis") == {"dis_channels_scale": 0.5}
+    assert [c.out_channels for c in slim.convs] == [32, 32, 64, 64]  # small28's (64, 128, 128) halved
+    assert [c.out_channels for c in paper.convs] == [32, 64, 128, 128]
+    without_dis = [dataclasses.replace(c.model, dis_channels_scale=1.0) for c in configs]
+    assert all(m == without_dis[0] for m in without_dis)
