@@ -30,11 +30,10 @@ def test_channels_last_computes_the_same_step(kind):
     a_stats, a_nets = stepped(kind, channels_last=False)
     b_stats, b_nets = stepped(kind, channels_last=True)
     assert b_nets["encoder"].convs[0].weight.is_contiguous(memory_format=torch.channels_last)
+    # losses and each network's gradient norm agree; the weights after the step are not compared, because a first
+    # Adam/RMSProp step moves a parameter whose gradient is ~0 by ~lr whatever the sign of float rounding
     for key in a_stats:
-        torch.testing.assert_close(a_stats[key], b_stats[key], rtol=1e-3, atol=1e-4)
-    for name in a_nets:
-        for (k, p), q in zip(a_nets[name].state_dict().items(), b_nets[name].state_dict().values()):
-            torch.testing.assert_close(p, q, rtol=1e-3, atol=1e-5, msg=f"{name}.{k}")
+        torch.testing.assert_close(a_stats[key], b_stats[key], rtol=1e-3, atol=1e-4, msg=key)
 
 
 @pytest.mark.parametrize("kind", ["vae", "vaegan"])
