@@ -40,7 +40,7 @@ from metrics.inception import (BLOCKS_BY_DIM, FID_WEIGHTS_FILENAME, INPUT_SIZE, 
 from vaegan.data import load_dataset, to_model_range
 from vaegan.models import resolve_model_config
 from vaegan.precision import bf16_is_native, to_layout
-from vaegan.recipes import default_config
+from vaegan.recipes import DEFAULT_RECIPE, default_config, recipe_model
 from vaegan.training.methods import METHODS
 from vaegan.training.state import build_state
 
@@ -135,9 +135,11 @@ class TrainCell:
 
 
 def train_cell(kind: str, mode: str, images: torch.Tensor, sizes: Sizes, device: str) -> TrainCell:
-    """A warmed-up training state of `kind` (default recipe, small28) in `mode`; its first step counts FLOPs."""
+    """A warmed-up training state of `kind` in `mode`: small28 with the default recipe's settings and architecture
+    changes, as `make report` trains it. Its first step counts FLOPs."""
     precision, channels_last = MODES[mode]
-    cfg = dataclasses.replace(default_config(kind), model=resolve_model_config("small28", 28, 1),
+    model = dataclasses.replace(resolve_model_config("small28", 28, 1), **recipe_model(DEFAULT_RECIPE[kind]))
+    cfg = dataclasses.replace(default_config(kind), model=model,
                               batch_size=sizes.batch_size, device=device, precision=precision,
                               channels_last=channels_last)
     method = METHODS[kind]
@@ -181,7 +183,7 @@ def training_rows(sizes: Sizes, device: str) -> list[Row]:
     for kind, name in (("vae", "VAE"), ("vaegan", "VAE-GAN")):
         ms = {m: 1000 * cells[kind, m].seconds_per_step for m in MODES}
         rows.append((f"{name} training, img/s", *(f"{1000 * sizes.batch_size / ms[m]:.0f}" for m in MODES),
-                     f"batch {sizes.batch_size}, small28; " + ", ".join(f"{m} {ms[m]:.1f} ms/step" for m in MODES)))
+                     f"batch {sizes.batch_size}, small28, recipe {DEFAULT_RECIPE[kind]}; " + ", ".join(f"{m} {ms[m]:.1f} ms/step" for m in MODES)))
     rows.append(("VAE-GAN step in VAE steps",
                  *(f"{cells['vaegan', m].seconds_per_step / cells['vae', m].seconds_per_step:.2f}" for m in MODES),
                  "ratio of step times in the same column"))

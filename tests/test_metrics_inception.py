@@ -150,11 +150,12 @@ def relative_errors(features: np.ndarray, reference: np.ndarray) -> np.ndarray:
 
 
 def test_bf16_features_are_close_to_fp32_but_not_equal(hub_weights, gray28):
-    """Measured on these random weights: 0.4-0.5% per image at pool3, where fp32 rounding alone moves features by
-    ~1e-6. The lower bound shows autocast did act; the upper bound is 4x the measured error."""
+    """Measured at pool3 on random weights: 0.4-0.5% per image here; over 1000 test images 0.47% on average and
+    1.7% at worst (3% for blurred ones), while fp32 rounding alone moves features by ~1e-6. The lower bound shows
+    that autocast did act."""
     batch = gray28[:3]
     errors = relative_errors(ours(2048, precision="bf16").features(batch), ours(2048).features(batch))
-    assert np.all(errors > 1e-4) and np.all(errors < 2e-2)
+    assert np.all(errors > 1e-4) and np.all(errors < 5e-2)
 
 
 def test_precision_is_named_in_the_id_and_stops_statistics_from_mixing(hub_weights, tmp_path):
