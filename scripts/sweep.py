@@ -13,7 +13,6 @@ value over the second half of training (the target is at most 15%).
 import argparse
 import datetime
 import statistics
-import sys
 from pathlib import Path
 
 from vaegan.atomic import atomic_write_text
