@@ -25,13 +25,18 @@ RECIPES: dict[str, dict] = {
     # + a discriminator of half the width after its first layer: 1.7x the steps in the same time at 28x28.
     "paper+ema+slim_dis": {"kind": "vaegan", "optim": {"name": "rmsprop", "lr": 3e-4}, "ema_decay": 0.999,
                            "model": {"dis_channels_scale": 0.5}},
+    # The same without the weight average: the default. Scored side by side on the same 10-minute runs (3 seeds),
+    # the live weights beat their average (GMM FID 86 vs 98, sharpness 0.91 vs 0.76): by then the live decoder has
+    # stopped oscillating, and the average only lags it.
+    "paper+slim_dis": {"kind": "vaegan", "optim": {"name": "rmsprop", "lr": 3e-4},
+                       "model": {"dis_channels_scale": 0.5}},
     # + spectral norm on the discriminator (Miyato et al. 2018).
     "paper+ema+sn": {"kind": "vaegan", "optim": {"name": "rmsprop", "lr": 3e-4}, "ema_decay": 0.999,
                      "model": {"dis_spectral_norm": True}},
 }
 
 # What `scripts/train_*.py` and `make report` use; benchmarks/RECIPES.md holds the measurements behind it.
-DEFAULT_RECIPE = {"vae": "vae", "vaegan": "paper+ema+slim_dis"}
+DEFAULT_RECIPE = {"vae": "vae", "vaegan": "paper+slim_dis"}
 
 
 def apply_recipe(cfg: TrainConfig, name: str) -> tuple[TrainConfig, dict]:
