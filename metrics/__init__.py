@@ -3,7 +3,8 @@ sharpness measured on pixels, and reconstruction quality. Command line: `python 
 
 from metrics.extractors import EXTRACTORS, FeatureExtractor, get_extractor
 from metrics.frechet import FeatureError, feature_statistics, frechet_distance
-from metrics.image_io import InputError, load_images, load_images_or_stats
+from metrics.checks import InputError
+from metrics.image_io import load_images, load_images_or_stats
 from metrics.kid import kernel_inception_distance
 from metrics.reconstruction import reconstruction_metrics
 from metrics.scores import fid_between, score_samples

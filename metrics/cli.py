@@ -16,9 +16,12 @@ import torch
 
 from metrics import extractors
 from metrics.batching import PRECISIONS
-from metrics.image_io import InputError, load_images, load_images_or_stats
+from metrics.checks import InputError
+from metrics.files import write_atomically
+from metrics.image_io import load_images, load_images_or_stats
+from metrics.inception import DOWNLOAD_FLAG, DOWNLOAD_HELP, download_weights
 from metrics.scores import fid_between, score_samples
-from metrics.stats import FeatureStats, write_atomically
+from metrics.stats import FeatureStats
 
 EXIT_USAGE = 2
 
@@ -29,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
         try:
+            if args.download_inception_weights:
+                download_weights()
             return args.run(args)
         except (ValueError, OSError, RuntimeError) as error:
             # Every error the package raises on purpose subclasses one of these and names its fix; no traceback.
@@ -71,6 +76,7 @@ def _add_extractor_options(parser: argparse.ArgumentParser) -> None:
         "classifier, offline) (default: %(default)s)",
     )
     parser.add_argument("--inception-weights", type=Path, metavar="PATH", help="pt_inception-2015-12-05 weights file")
+    parser.add_argument(DOWNLOAD_FLAG, action="store_true", help=DOWNLOAD_HELP)
     parser.add_argument("--domain-weights", type=Path, metavar="PATH", help="domain weights (default: bundled)")
     parser.add_argument("--batch-size", type=_positive_int, default=200, help="images per forward pass (default: 200)")
     parser.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")

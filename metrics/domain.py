@@ -24,9 +24,9 @@ import torch
 from torch import nn
 
 from metrics.batching import check_precision, precision_tag, run_batched
-from metrics.weights_file import WeightsHashMismatch, file_sha256
-from metrics.image_io import InputError, check_images
-from metrics.stats import write_atomically
+from metrics.checks import InputError, check_images
+from metrics.files import write_atomically
+from metrics.weights_file import WeightsFileError, WeightsHashMismatch, file_sha256, read_weights
 
 BUNDLED_WEIGHTS = Path(__file__).resolve().parent / "weights" / "domain_fashion_mnist.pt"
 BUNDLED_DATASET = "fashion_mnist"
@@ -38,7 +38,7 @@ class DomainWeightsNotFound(FileNotFoundError):
     """The domain extractor weights file does not exist."""
 
 
-class DomainWeightsError(RuntimeError):
+class DomainWeightsError(WeightsFileError):
     """A file that does not hold domain extractor weights in the expected format."""
 
 
@@ -108,14 +108,14 @@ def save_domain_net(model: DomainNet, path: str | os.PathLike) -> str:
 
 def load_domain_net(path: str | os.PathLike) -> DomainNet:
     """DomainNet in eval mode, rebuilt from the config stored in `path` and loaded with its weights."""
+    what = "domain extractor weights file (as written by scripts/train_domain_extractor.py)"
+    payload = read_weights(path, what, DomainWeightsError)
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
         model = DomainNet(DomainNetConfig.from_dict(payload["config"]))
         model.load_state_dict(payload["state_dict"])
-    except Exception as exc:  # unpickling, key and shape errors all mean: not what save_domain_net writes
-        raise DomainWeightsError(
-            f"{str(path)!r} is not a domain extractor weights file (as written by scripts/train_domain_extractor.py): "
-            f"{type(exc).__name__}: {exc}") from exc
+    except Exception as exc:  # key, type and shape errors all mean: not what save_domain_net writes
+        raise DomainWeightsError(f"{str(path)!r} is not a {what} or is damaged ({type(exc).__name__} "
+                                 "reading its config and state_dict)") from exc
     return model.eval().requires_grad_(False)
 
 
@@ -172,13 +172,13 @@ class DomainExtractor:
         self.model = load_domain_net(path).to(self.device, memory_format=torch.channels_last)
         self.config = self.model.config
         self.feature_dim = self.config.feature_dim
+        self.input_shape = (self.config.in_channels, self.config.image_size, self.config.image_size)
 
     def _check(self, images: torch.Tensor) -> None:
         check_images(images, "images for the domain extractor")
-        c, s = self.config.in_channels, self.config.image_size
-        if tuple(images.shape[1:]) != (c, s, s):
+        if tuple(images.shape[1:]) != self.input_shape:
             raise DomainInputError(
-                f"the domain extractor {self.id} takes ({c}, {s}, {s}) images, got {tuple(images.shape[1:])}; "
+                f"the domain extractor {self.id} takes {self.input_shape} images, got {tuple(images.shape[1:])}; "
                 "use the 'inception' extractor for other image formats, or train a domain extractor on data of "
                 "that format (scripts/train_domain_extractor.py --dataset NAME)")
 

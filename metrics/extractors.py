@@ -18,6 +18,9 @@ class FeatureExtractor(Protocol):
     id: str  # unique: network, precision unless fp32, short weights hash, e.g. "inception-pool3-2048-bf16@6726825d"
     weights_sha256: str  # full sha256 hex of the weights file that was loaded
     feature_dim: int
+    # (C, H, W) of the only images it takes, or None: any size, 1 or 3 channels. Callers check their data against
+    # it before they pay for real-data statistics.
+    input_shape: tuple[int, int, int] | None
 
     def features(self, images: torch.Tensor, batch_size: int = 200) -> np.ndarray:
         """images: uint8 (N, C, H, W) in [0, 255] -> float64 (N, feature_dim)."""

@@ -27,13 +27,17 @@ from torch import nn
 from torchvision.models.inception import BasicConv2d, InceptionA, InceptionB, InceptionC, InceptionD, InceptionE
 
 from metrics.batching import check_precision, precision_tag, run_batched
-from metrics.weights_file import file_sha256
-from metrics.image_io import check_images
+from metrics.checks import check_images
+from metrics.weights_file import WeightsFileError, file_sha256, read_weights
 
 FID_WEIGHTS_FILENAME = "pt_inception-2015-12-05-6726825d.pth"
 FID_WEIGHTS_URL = "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/" + FID_WEIGHTS_FILENAME
 # torch.hub convention: the hex group in the file name is the sha256 prefix of the file.
 FID_WEIGHTS_SHA256_PREFIX = "6726825d"
+# The command-line flag that calls download_weights() (python -m metrics, training, evaluate.py, compare.py).
+DOWNLOAD_FLAG = "--download-inception-weights"
+DOWNLOAD_HELP = (f"first fetch pytorch-fid's {FID_WEIGHTS_FILENAME} into the torch hub cache, its hash checked "
+                 "(once, on a machine with internet; later runs find it there)")
 INPUT_SIZE = 299
 
 # Feature width -> (block index, name used in the extractor id). Blocks below 3 are spatial maps,
@@ -45,7 +49,7 @@ class InceptionWeightsNotFound(FileNotFoundError):
     """The FID Inception weights file is neither given, nor in the torch hub cache, nor downloadable."""
 
 
-class InceptionWeightsError(RuntimeError):
+class InceptionWeightsError(WeightsFileError):
     """A weights file was found but does not hold the FID Inception state dict."""
 
 
@@ -165,9 +169,39 @@ def fold_batch_norms(model: nn.Module) -> nn.Module:
     return model.requires_grad_(False)
 
 
+def cached_weights_path() -> Path:
+    """Where pytorch-fid keeps the FID Inception weights, and where we look for and download them:
+    torch.hub.get_dir()/checkpoints/ (set TORCH_HOME to move it)."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / FID_WEIGHTS_FILENAME
+
+
+def download_weights(url: str = FID_WEIGHTS_URL, sha256_prefix: str = FID_WEIGHTS_SHA256_PREFIX) -> Path:
+    """Fetch the FID Inception weights into cached_weights_path(), once (a file already there is kept) -> that path.
+
+    What DOWNLOAD_FLAG does on the command lines. The file must have a sha256 starting with sha256_prefix (the
+    hex group of its name, torch hub's convention, as pytorch-fid's own download checks it); any other file is
+    deleted and nothing is saved."""
+    path = cached_weights_path()
+    if path.is_file():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # Writes a temp file beside path and moves it in place only after the hash check.
+        torch.hub.download_url_to_file(url, str(path), hash_prefix=sha256_prefix, progress=False)
+    except RuntimeError as exc:  # torch's hash mismatch, one line: invalid hash value (expected ..., got ...)
+        raise InceptionWeightsError(
+            f"the file downloaded from {url} is not the FID Inception weights ({exc}); nothing was saved - retry, "
+            "or fetch it on another machine and pass --inception-weights PATH") from exc
+    except OSError as exc:  # urllib's URLError and HTTPError are OSErrors
+        raise InceptionWeightsNotFound(
+            f"cannot download {url} ({getattr(exc, 'reason', None) or exc}); on a machine without internet fetch it "
+            f"elsewhere and pass --inception-weights PATH or copy it to {str(path)!r}") from exc
+    return path
+
+
 def resolve_weights(weights_path: str | os.PathLike | None = None, allow_download: bool = False) -> Path:
-    """Where the FID Inception weights are: `weights_path` if given, else the torch hub cache
-    (torch.hub.get_dir()/checkpoints/), else downloaded there when `allow_download` is set."""
+    """Where the FID Inception weights are: `weights_path` if given, else cached_weights_path(), downloaded
+    there first when `allow_download` is set."""
     if weights_path is not None:
         path = Path(weights_path)
         if not path.is_file():
@@ -175,29 +209,23 @@ def resolve_weights(weights_path: str | os.PathLike | None = None, allow_downloa
                 f"Inception weights file {str(path)!r} (weights_path / --inception-weights) does not exist; "
                 f"fetch {FID_WEIGHTS_URL} on a machine with internet and pass its path")
         return path
-    cached = Path(torch.hub.get_dir()) / "checkpoints" / FID_WEIGHTS_FILENAME
+    if allow_download:
+        return download_weights()
+    cached = cached_weights_path()
     if cached.is_file():
         return cached
-    if allow_download:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        # download_url_to_file writes to a temp file, checks the hash prefix, then moves it in place.
-        torch.hub.download_url_to_file(FID_WEIGHTS_URL, str(cached), hash_prefix=FID_WEIGHTS_SHA256_PREFIX)
-        return cached
     raise InceptionWeightsNotFound(
-        f"FID Inception weights not found (no weights_path given, nothing at {str(cached)!r}). Fetch "
-        f"{FID_WEIGHTS_URL} on a machine with internet, then either copy it to {str(cached)!r} (the torch hub "
-        "cache; set TORCH_HOME to move it) or pass --inception-weights PATH (weights_path=PATH); or allow the "
-        "download with allow_download=True")
+        f"FID Inception weights not found (nothing at {str(cached)!r}): run once with {DOWNLOAD_FLAG} on a machine "
+        f"with internet (allow_download=True in Python), or fetch {FID_WEIGHTS_URL} and copy it there (TORCH_HOME "
+        "moves the cache) or pass --inception-weights PATH")
 
 
 def load_fid_inception(path: Path) -> FIDInceptionV3:
     """FIDInceptionV3 in eval mode with the weights of `path` (a pytorch-fid compatible state dict)."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # unpickling errors come in many types; all mean "not a state dict file"
-        raise InceptionWeightsError(f"cannot read Inception weights {str(path)!r}: {exc}") from exc
+    what = f"FID Inception weights file ({FID_WEIGHTS_FILENAME}, as pytorch-fid loads it)"
+    state = read_weights(path, what, InceptionWeightsError)
     if not isinstance(state, dict):
-        raise InceptionWeightsError(f"{str(path)!r} does not hold a state dict (got {type(state).__name__})")
+        raise InceptionWeightsError(f"{str(path)!r} is not a {what}: it holds a {type(state).__name__}, not a state dict")
     # Popping in place keeps the dict's version metadata that BatchNorm's loader reads.
     for key in ("fc.weight", "fc.bias"):
         state.pop(key, None)
@@ -205,9 +233,10 @@ def load_fid_inception(path: Path) -> FIDInceptionV3:
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        raise InceptionWeightsError(
-            f"{str(path)!r} is not the FID Inception state dict ({FID_WEIGHTS_FILENAME}, as pytorch-fid loads it): "
-            f"{exc}") from exc
+        # torch lists every missing or unexpected key over several lines; the first few on one line name the problem.
+        detail = " ".join(str(exc).split())
+        raise InceptionWeightsError(f"{str(path)!r} is not a {what} or is damaged: "
+                                    f"{detail[:300]}{'...' if len(detail) > 300 else ''}") from exc
     return model.eval().requires_grad_(False)
 
 
@@ -245,6 +274,7 @@ class InceptionExtractor:
     """FID Inception v3 features of uint8 images of any size, 1 (repeated to RGB) or 3 channels."""
 
     name = "inception"
+    input_shape = None  # any size: every image is resized to 299x299
 
     def __init__(self, weights_path: str | os.PathLike | None = None, dims: int = 2048, device: str = "cpu",
                  allow_download: bool = False, precision: str = "fp32") -> None:
@@ -255,15 +285,16 @@ class InceptionExtractor:
         path = resolve_weights(weights_path, allow_download)
         self.weights_path = path
         self.weights_sha256 = file_sha256(path)
-        if not self.weights_sha256.startswith(FID_WEIGHTS_SHA256_PREFIX):
-            warnings.warn(
-                f"Inception weights {str(path)!r} have sha256 {self.weights_sha256[:8]}..., not the official "
-                f"{FID_WEIGHTS_SHA256_PREFIX}...; FIDs will not be comparable with published numbers", stacklevel=2)
         self.block, layer = BLOCKS_BY_DIM[dims]
         self.feature_dim = dims
         self.id = f"inception-{layer}{precision_tag(precision)}@{self.weights_sha256[:8]}"
         self.device = torch.device(device)
         self.model = fold_batch_norms(load_fid_inception(path)).to(self.device, memory_format=torch.channels_last)
+        # After loading: a file that is no weights at all gets its one-line error, not this warning first.
+        if not self.weights_sha256.startswith(FID_WEIGHTS_SHA256_PREFIX):
+            warnings.warn(
+                f"Inception weights {str(path)!r} have sha256 {self.weights_sha256[:8]}..., not the official "
+                f"{FID_WEIGHTS_SHA256_PREFIX}...; FIDs will not be comparable with published numbers", stacklevel=2)
 
     def preprocess(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 (B, C, H, W), C in {1, 3} -> float32 (B, 3, 299, 299) in [-1, 1], channels_last.

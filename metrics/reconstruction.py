@@ -5,7 +5,7 @@ from __future__ import annotations
 import kornia
 import torch
 
-from metrics.image_io import InputError, to_unit_float
+from metrics.checks import InputError, to_unit_float
 
 SSIM_WINDOW = 11  # the Gaussian window of Wang et al. 2004; fits 28x28 images
 

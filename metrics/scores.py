@@ -6,7 +6,7 @@ import torch
 
 from metrics.extractors import FeatureExtractor
 from metrics.frechet import check_features, frechet_distance
-from metrics.image_io import check_images
+from metrics.checks import check_images
 from metrics.kid import kernel_inception_distance
 from metrics.sharpness import sharpness_ratios
 from metrics.stats import FeatureStats, StaleStatisticsError

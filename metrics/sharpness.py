@@ -13,7 +13,7 @@ from typing import Iterator
 import kornia
 import torch
 
-from metrics.image_io import InputError, check_images, to_unit_float
+from metrics.checks import InputError, check_images, to_unit_float
 
 DEFAULT_CUTOFF = 0.25  # half the Nyquist frequency: above it lie edges and texture, below it shapes
 _CHUNK = 512  # images per step, bounds memory on large sets

@@ -8,19 +8,17 @@ silent reuse.
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Callable, Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 import torch
 
+from metrics.extractors import FeatureExtractor
+from metrics.files import write_atomically
 from metrics.frechet import RunningMoments, check_features, feature_statistics
-
-if TYPE_CHECKING:  # typing only: extractors build DomainExtractor, which imports this module
-    from metrics.extractors import FeatureExtractor
 
 STATS_KEYS = ("mu", "sigma", "n", "extractor_id", "dataset_id")
 
@@ -159,16 +157,3 @@ def cached_statistics(
     cache_path.parent.mkdir(parents=True, exist_ok=True)
     stats.save(cache_path)
     return stats
-
-
-def write_atomically(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> None:
-    """Call write(handle) on a temporary file beside path, then rename it over path in one step."""
-    path = Path(path)
-    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
-    try:
-        with handle:
-            write(handle)
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise

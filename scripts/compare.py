@@ -6,11 +6,13 @@ reused (an interrupted one is resumed), so running it again only redoes what is 
 import argparse
 import time
 
-from vaegan.cli import positive_float, positive_int, run_cli
+from metrics import EXTRACTORS
+from metrics.inception import DOWNLOAD_FLAG, DOWNLOAD_HELP, download_weights
+from vaegan.cli import HelpWithDefaults, check_writable, positive_float, positive_int, run_cli
 from vaegan.config import TrainConfig
 from vaegan.data import DATASETS
 from vaegan.evaluation import EvalConfig, evaluate_runs
-from vaegan.evaluation.comparison import budget, comparison_configs, plan_run, run_plan
+from vaegan.experiment import budget, comparison_configs, plan_run, run_plan
 from vaegan.evaluation.scoring import build_reference
 from vaegan.recipes import DEFAULT_RECIPE, RECIPES
 
@@ -30,19 +32,21 @@ DEFAULT_MINUTES = 4.0
 
 def main() -> None:
     d, e = TrainConfig(), EvalConfig()
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpWithDefaults)
     g = p.add_argument_group(f"budget per model (one of them; default --minutes {DEFAULT_MINUTES:g})")
     b = g.add_mutually_exclusive_group()
-    b.add_argument("--minutes", type=positive_float, help="wall-clock training time per model")
-    b.add_argument("--steps", type=positive_int, help="training steps per model")
-    b.add_argument("--epochs", type=positive_float, help="training epochs per model")
+    b.add_argument("--minutes", type=positive_float,
+                   help=f"wall-clock training time per model (default: {DEFAULT_MINUTES:g} when no budget flag is given)")
+    b.add_argument("--steps", type=positive_int, help="training steps per model (default: no step limit)")
+    b.add_argument("--epochs", type=positive_float, help="training epochs per model (default: no epoch limit)")
     g = p.add_argument_group("experiment")
     g.add_argument("--seeds", type=positive_int, default=1, help="train each model with seeds 0..K-1; report mean ± std")
     g.add_argument("--recipes", type=recipe_list, default=None,
                    help=f"comma-separated recipes from vaegan/recipes.py to train side by side "
                         f"(default: {','.join(DEFAULT_RECIPE.values())}; known: {','.join(RECIPES)})")
     g.add_argument("--dataset", default=d.data.dataset, choices=sorted(DATASETS))
-    g.add_argument("--data-root", default=d.data.root, help="folder holding the dataset files")
+    g.add_argument("--data-root", default=d.data.root,
+                   help="folder holding the dataset files (default: the dataset's standard places)")
     g.add_argument("--fid-every", type=int, default=None,
                    help="steps between FIDs during training; 0: off (default: about once a minute for each method)")
     g.add_argument("--runs-dir", default=d.runs_dir, help="where runs are trained, and looked up for reuse")
@@ -53,13 +57,18 @@ def main() -> None:
     g.add_argument("--reference-size", type=positive_int, default=e.reference_size,
                    help="real reference: the first this-many test images")
     g.add_argument("--which", default=e.which, choices=["latest", "best"], help="checkpoint to score")
-    g.add_argument("--extractor", default=e.extractor, choices=["domain", "inception"],
+    g.add_argument("--extractor", default=e.extractor, choices=sorted(EXTRACTORS),
                    help="features for FID/KID (domain: 28x28 grayscale only)")
     g.add_argument("--inception-weights", default=None, metavar="PATH", help="weights for --extractor inception")
+    g.add_argument(DOWNLOAD_FLAG, action="store_true", help=DOWNLOAD_HELP)
     args = p.parse_args()
 
     def run():
         start = time.monotonic()
+        check_writable(args.runs_dir, "--runs-dir")  # before the training and scoring, not after them
+        check_writable(args.out or args.reports_dir, "--out" if args.out else "--reports-dir")
+        if args.download_inception_weights:
+            download_weights()
         given = args.minutes is not None or args.steps is not None or args.epochs is not None
         train_budget = budget(args.minutes if given else DEFAULT_MINUTES, args.steps, args.epochs)
         configs = comparison_configs(train_budget, args.seeds, args.dataset, args.data_root, args.runs_dir,

@@ -6,14 +6,17 @@ encoder means (gmm, saved beside the checkpoint as checkpoints/<which>.gmm.npz).
 
 import argparse
 
-from vaegan.cli import positive_int, run_cli
+from metrics import EXTRACTORS
+from metrics.inception import DOWNLOAD_FLAG, DOWNLOAD_HELP, download_weights
+from vaegan.cli import HelpWithDefaults, check_writable, positive_int, run_cli
+from vaegan.config import check_device
 from vaegan.evaluation import EvalConfig, evaluate_runs
 from vaegan.latent_sampler import SAMPLERS
 
 
 def main() -> None:
     d = EvalConfig()
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpWithDefaults)
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run folders made by training")
     p.add_argument("--out", default=None, help="report folder (default: a new reports/NNNNN-<runs>/)")
     p.add_argument("--reports-dir", default="reports", help="parent of the numbered report folders")
@@ -23,19 +26,25 @@ def main() -> None:
                    help="N: samples per run and sampler, and test images reconstructed per run")
     p.add_argument("--samplers", default=",".join(d.samplers), metavar="NAMES",
                    help=f"comma-separated latent samplers to score, from: {', '.join(SAMPLERS)}")
-    p.add_argument("--extractor", default=d.extractor, choices=["domain", "inception"],
+    p.add_argument("--extractor", default=d.extractor, choices=sorted(EXTRACTORS),
                    help="feature extractor for FID/KID (domain: Fashion-MNIST-sized 28x28 grayscale only)")
     p.add_argument("--inception-weights", default=d.inception_weights, metavar="PATH",
                    help="pt_inception weights file for --extractor inception")
+    p.add_argument(DOWNLOAD_FLAG, action="store_true", help=DOWNLOAD_HELP)
     p.add_argument("--reference-size", type=positive_int, default=d.reference_size,
                    help="real reference: the first this-many test images (fewer: faster with Inception on a CPU)")
     p.add_argument("--seed", type=int, default=d.seed, help="seed of the sampling noise, shared by all runs")
     p.add_argument("--weights", default=d.weights, choices=["ema", "live"],
                    help="ema: a run's weight average where it kept one; live: its last weights")
-    p.add_argument("--device", default=d.device)
+    p.add_argument("--device", default=d.device, help="cpu, cuda, cuda:1, ...")
     args = p.parse_args()
 
     def run():
+        # before any scoring, which takes minutes per run: a report that cannot be written loses all of it
+        check_writable(args.out or args.reports_dir, "--out" if args.out else "--reports-dir")
+        check_device(args.device)
+        if args.download_inception_weights:
+            download_weights()
         cfg = EvalConfig(which=args.which, weights=args.weights, samples=args.samples, extractor=args.extractor,
                          inception_weights=args.inception_weights, seed=args.seed, device=args.device,
                          reference_size=args.reference_size, samplers=tuple(args.samplers.split(",")))

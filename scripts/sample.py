@@ -11,31 +11,40 @@ import numpy as np
 import torch
 
 from vaegan.atomic import atomic_write
-from vaegan.cli import positive_int, run_cli
+from vaegan.cli import HelpWithDefaults, check_writable, positive_int, run_cli
+from vaegan.config import check_device
 from vaegan.data import load_dataset
 from vaegan.latent_sampler import SAMPLERS, latent_codes, trained_run_gmm
-from vaegan.sampling import decode, image_grid, interpolations, reconstructions, save_png
+from vaegan.sampling import decode, image_grid, interpolation_ends, interpolations, reconstructions, save_png
 from vaegan.trained_run import load_trained_run
+
+# Images per PNG grid (10 x 10): a screenful to look at; the .npy files hold every image, e.g. the 10,000 of an FID.
+GRID_IMAGES, GRID_ROW = 100, 10
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("run_dir")
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpWithDefaults)
+    p.add_argument("run_dir", help="a run folder made by training")
     p.add_argument("--which", default="latest", choices=["latest", "best"], help="which checkpoint")
-    p.add_argument("-n", "--num", type=positive_int, default=64, help="samples (per sampler) and reconstructions")
+    p.add_argument("-n", "--num", type=positive_int, default=64,
+                   help=f"samples (per sampler) and reconstructions, all in the .npy files; the PNG grids show the "
+                        f"first {GRID_IMAGES}")
     p.add_argument("--sampler", default="prior", choices=[*SAMPLERS, "all"],
                    help="where z comes from: prior N(0, I), gmm (mixture over the encoder means), or all of them")
     p.add_argument("--out", default=None, help="output folder (default: RUN_DIR/samples/final-STEP)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sampling noise (each sampler starts from it)")
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     args = p.parse_args()
 
     def run():
+        check_device(args.device)
+        check_writable(args.out or Path(args.run_dir) / "samples", "--out")
         run = load_trained_run(args.run_dir, args.which, args.device)
         out = Path(args.out or Path(args.run_dir) / "samples" / f"final-{run.step:07d}")
         out.mkdir(parents=True, exist_ok=True)
         d = run.cfg.data
-        test = load_dataset(d.dataset, "test", root=d.root, download=d.download, image_size=d.image_size).images
+        test = load_dataset(d.dataset, "test", root=d.root, download=d.download, image_size=d.image_size,
+                            channels=d.channels).images
         enc, dec = run.nets["encoder"], run.nets["decoder"]
         samplers = list(SAMPLERS) if args.sampler == "all" else [args.sampler]
         gmm = trained_run_gmm(run) if any(SAMPLERS[s].needs_gmm for s in samplers) else None
@@ -44,11 +53,11 @@ def main() -> None:
                                            torch.Generator().manual_seed(args.seed), gmm)) for s in samplers},
             "reconstructions": reconstructions(enc, dec, test[: args.num]),
             "inputs": test[: args.num],
-            "interpolations": interpolations(enc, dec, test[:8], test[8:16], steps=10),
+            "interpolations": interpolations(enc, dec, *interpolation_ends(test, pairs=8), steps=10),
         }
         for name, images in arrays.items():
             atomic_write(out / f"{name}.npy", lambda f, a=images.numpy(): np.save(f, a))
-            save_png(image_grid(images, nrow=10 if name == "interpolations" else 8), out / f"{name}.png")
+            save_png(image_grid(images[:GRID_IMAGES], nrow=GRID_ROW), out / f"{name}.png")
         print(f"wrote {', '.join(arrays)} (.png, .npy) of step {run.step} to {out}")
 
     run_cli(run)

@@ -18,7 +18,7 @@ from pathlib import Path
 from vaegan.atomic import atomic_write_text
 from vaegan.cli import positive_float, positive_int, run_cli
 from vaegan.evaluation import EvalConfig
-from vaegan.evaluation.comparison import budget, comparison_configs, plan_run, run_plan
+from vaegan.experiment import budget, comparison_configs, plan_run, run_plan
 from vaegan.evaluation.curves import sampler_curve, stability
 from vaegan.evaluation.scoring import build_reference, score_runs
 from vaegan.recipes import RECIPES

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from metrics.domain import DomainNet, DomainNetConfig, save_domain_net, to_network_input
-from metrics.stats import write_atomically
+from metrics.files import write_atomically
 from vaegan.data import load_dataset
 
 REPO = Path(__file__).resolve().parent.parent

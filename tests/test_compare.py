@@ -8,10 +8,11 @@ import pytest
 import torch
 
 from vaegan.config import TrainConfig
-from vaegan.evaluation.comparison import Plan, budget, comparison_configs, plan_run, run_plan
+from vaegan.experiment import Plan, budget, comparison_configs, plan_run, run_plan
 from vaegan.models import resolve_model_config
 from vaegan.training import vae_step
-from vaegan.training.checkpoint import checkpoint_path, load_checkpoint
+from vaegan.checkpoint import load_checkpoint
+from vaegan.run_folder import checkpoint_path
 from vaegan.training.loop import train
 from vaegan.training.methods import METHODS, Method
 

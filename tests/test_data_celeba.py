@@ -100,3 +100,12 @@ def test_unreadable_and_missing_images_are_named(tmp_path):
     (tmp_path / "img_align_celeba" / "000003.jpg").unlink()
     with pytest.raises(DatasetFormatError, match="000003.jpg.*missing"):
         load_dataset("celeba", root=str(tmp_path))
+
+
+def test_an_explicit_root_without_celeba_is_an_error_even_when_a_download_exists(tmp_path):
+    write_celeba(tmp_path / "downloads" / "celeba", [0, 2])
+    found = load_dataset("celeba", "test", image_size=16)
+    assert found.sources == (str(tmp_path / "downloads" / "celeba" / "img_align_celeba"),
+                             str(tmp_path / "downloads" / "celeba" / "list_eval_partition.txt"))
+    with pytest.raises(DatasetNotFoundError, match=f"not found in --data-root {tmp_path / 'empty'}"):
+        load_dataset("celeba", "test", root=str(tmp_path / "empty"))

@@ -100,3 +100,11 @@ def test_download_goes_through_torchvision(tmp_path, monkeypatch):
     monkeypatch.setattr(torchvision.datasets, "CIFAR10", fake_cifar)
     ds = load_dataset("cifar10", "train", root=str(tmp_path / "dl"), download=True)
     assert calls == [(str(tmp_path / "dl"), True)] and ds.images.shape == (10, 3, 32, 32)
+
+
+def test_an_explicit_root_without_the_batches_is_an_error_even_when_a_download_exists(tmp_path):
+    write_cifar(tmp_path / "downloads")
+    found = load_dataset("cifar10", "test")
+    assert found.sources == (str(tmp_path / "downloads" / "cifar-10-batches-py" / "test_batch"),)
+    with pytest.raises(DatasetNotFoundError, match=f"not found in --data-root {tmp_path / 'empty'}"):
+        load_dataset("cifar10", "test", root=str(tmp_path / "empty"))

@@ -62,12 +62,19 @@ def test_mnist_uses_its_own_torchvision_layout(tmp_path):
     assert ds.name == "mnist" and torch.equal(ds.images[:, 0], torch.from_numpy(images))
 
 
-def test_system_folder_is_searched_after_root(tmp_path, monkeypatch):
+def test_system_folder_is_searched_only_without_an_explicit_root(tmp_path, monkeypatch):
     make_split(tmp_path / "system", "train", 4, gz=True)
     spec = dataclasses.replace(mnist.SPECS["fashion_mnist"], system_dirs=(tmp_path / "system",))
     monkeypatch.setitem(mnist.SPECS, "fashion_mnist", spec)
-    assert len(load_dataset("fashion_mnist", "train", root=str(tmp_path / "empty"))) == 4
-    assert len(load_dataset("fashion_mnist", "train")) == 4
+    found = load_dataset("fashion_mnist", "train")
+    read = tuple(str(tmp_path / "system" / f"{name}.gz") for name in mnist._FILES["train"])
+    assert len(found) == 4 and found.sources == read
+    with pytest.raises(DatasetNotFoundError) as err:  # an explicit root that lacks the files is never skipped
+        load_dataset("fashion_mnist", "train", root=str(tmp_path / "nonexistent"))
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith(f"fashion_mnist (train) not found in --data-root {tmp_path / 'nonexistent'}")
+    assert "train-images-idx3-ubyte" in message and "--download" in message and "leave out --data-root" in message
 
 
 def test_limit_and_resize(tmp_path):
@@ -99,9 +106,12 @@ def test_missing_dataset_says_how_to_get_it(tmp_path):
     with pytest.raises(DatasetNotFoundError) as err:
         load_dataset("fashion_mnist", "train", root=str(tmp_path / "nowhere"))
     message = str(err.value)
-    for expected in ("sudo apt-get install dataset-fashion-mnist", "--download", "train-images-idx3-ubyte",
-                     str(tmp_path / "nowhere"), str(tmp_path / "no-system")):
+    for expected in ("--download", "train-images-idx3-ubyte", str(tmp_path / "nowhere")):
         assert expected in message
+    with pytest.raises(DatasetNotFoundError) as err:
+        load_dataset("fashion_mnist", "train")
+    for expected in ("sudo apt-get install dataset-fashion-mnist", "--download", str(tmp_path / "no-system")):
+        assert expected in str(err.value)
     with pytest.raises(DatasetNotFoundError, match="--download") as err:
         load_dataset("mnist", "test")
     assert "apt-get" not in str(err.value) and "t10k-labels-idx1-ubyte" in str(err.value)

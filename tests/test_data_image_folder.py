@@ -128,3 +128,29 @@ def test_missing_or_empty_folder_and_missing_root(tmp_path):
         load_dataset("folder", root=str(tmp_path))
     with pytest.raises(ValueError, match="root"):
         load_dataset("folder")
+
+
+@pytest.mark.parametrize("layout", ["flat", "train_test"])
+def test_both_splits_share_one_channel_count_decided_for_the_whole_folder(tmp_path, layout):
+    root = tmp_path / layout
+    for i in range(10):
+        colour = i == 0  # one colour file, in the train split only; the test split is all grayscale
+        path = root / ("train" if colour else "test") / f"{i}.png" if layout == "train_test" else root / f"{i}.png"
+        save(path, 10 * i, "RGB" if colour else "L")
+    train = load_dataset("folder", "train", root=str(root), image_size=8)
+    test = load_dataset("folder", "test", root=str(root), image_size=8)
+    assert train.channels == test.channels == 3
+    assert (test.images[:, 0] == test.images[:, 2]).all()  # the grayscale files repeat their value in R, G and B
+
+
+def test_channels_option_converts_every_image_and_keys_the_cache(tmp_path):
+    for i in range(10):
+        save(tmp_path / "data" / f"{i}.png", 10 * i, "RGB" if i % 2 else "L")
+    root = str(tmp_path / "data")
+    gray = load_dataset("folder", "train", root=root, image_size=8, channels=1)
+    rgb = load_dataset("folder", "train", root=root, image_size=8, channels=3)
+    assert gray.channels == 1 and rgb.channels == 3 and len(gray) == len(rgb) == 9
+    assert load_dataset("folder", "train", root=root, image_size=8, channels=1).channels == 1  # from its own cache
+    assert len(list((tmp_path / "cache").glob("folder-*.npy"))) == 2
+    with pytest.raises(ValueError, match="channels"):
+        load_dataset("folder", "train", root=root, channels=2)

@@ -18,12 +18,13 @@ from metrics import get_extractor, reconstruction_metrics, score_samples
 from vaegan.recipes import default_config
 from vaegan.config import DataConfig
 from vaegan.evaluation import EvalConfig, MixedDataError, RunFolderError, evaluate_runs
-from vaegan.evaluation.curves import Curve, fid_curves, read_metrics_log, sampler_curve, stability
+from vaegan.evaluation.curves import Curve, fid_curves, sampler_curve, stability
 from vaegan.evaluation.html_check import self_contained_problems
 from vaegan.evaluation.report import new_report_dir
 from vaegan.evaluation.scoring import RunResult
 from vaegan.evaluation.summary import best_rows, score_rows, summarize, verdict
 from vaegan.latent_sampler import LatentGMM, gmm_path, latent_codes
+from vaegan.run_folder import read_metrics
 from vaegan.sampling import decode, reconstructions
 from vaegan.trained_run import load_trained_run
 from vaegan.training.loop import train
@@ -162,12 +163,12 @@ def test_metrics_log_keeps_the_last_value_per_step_and_key(tmp_path):
     lines = [{"step": 2, "wall_seconds": 1.0, "test/neg_elbo": 300.0}, {"step": 2, "wall_seconds": 1.1, "fid/domain": 80.0},
              {"step": 2, "wall_seconds": 1.2, "fid/domain": 70.0}, {"step": 4, "wall_seconds": 2.0, "test/neg_elbo": 250.0}]
     (tmp_path / "metrics.jsonl").write_text("\n".join(map(json.dumps, lines)) + '\n{"step": 6, "fid/do')  # torn write
-    records = read_metrics_log(tmp_path)
+    records = read_metrics(tmp_path)
     assert records == {2: {"step": 2, "wall_seconds": 1.2, "test/neg_elbo": 300.0, "fid/domain": 70.0},
                        4: {"step": 4, "wall_seconds": 2.0, "test/neg_elbo": 250.0}}
     curve = fid_curves(records)["fid/domain"]
     assert (curve.steps, curve.values) == ([2], [70.0])
-    assert fid_curves({4: records[4]}) == {} and read_metrics_log(tmp_path / "nowhere") == {}
+    assert fid_curves({4: records[4]}) == {} and read_metrics(tmp_path / "nowhere") == {}
 
 
 def test_every_fid_variant_becomes_a_curve():
@@ -216,6 +217,19 @@ def test_diverged_runs_are_reported_not_crashed_on(runs, tmp_path):
     page = html.read_text()
     assert "DIVERGED at step 7 (scored step 4)" in page and "DIVERGED at step 1" in page
     assert self_contained_problems(page) == []
+
+
+def test_a_run_whose_process_is_gone_is_reported_stale_with_its_checkpoint_step(runs, tmp_path):
+    run = copy_run(runs[0], tmp_path)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    record = json.loads((run / "status.json").read_text())
+    (run / "status.json").write_text(json.dumps({**record, "status": "running", "step": 5, "pid": gone.pid}))
+    html = evaluate_runs([run], EVAL, out_dir=tmp_path / "report")
+    scored = json.loads((html.parent / "metrics.json").read_text())["runs"][0]
+    assert scored["stale"] == "stale: process gone" and scored["checkpoint_step"] == 4
+    assert scored["note"] == "running (stale: process gone) at step 5, last checkpoint step 4; scored step 4"
+    assert "stale: process gone" in html.read_text()
 
 
 def test_missing_run_or_checkpoint_is_a_clear_error(runs, tmp_path):
@@ -335,3 +349,13 @@ def test_report_renders_in_chromium(report, tmp_path):
                              "--out", str(shot), "--window-size", "800,600"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert shot.read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_table_says_stale_and_failed_not_running_or_a_bare_word():
+    from vaegan.evaluation.table import status_text
+
+    stale = dataclasses.replace(result("vae", 0, {}, status="running", step=40), stale="stale: process gone")
+    failed = dataclasses.replace(result("vae", 1, {}, status="failed", step=7), message="OSError: disk full")
+    assert status_text(stale) == "running (stale: process gone) at step 40"
+    assert status_text(failed) == "FAILED at step 7: OSError: disk full"
+    assert status_text(result("vae", 2, {})) == "finished"

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from vaegan.config import TrainConfig
-from vaegan.evaluation.comparison import comparison_configs
+from vaegan.experiment import comparison_configs
 from vaegan.models import PRESETS, Discriminator
 from vaegan.precision import autocast, bf16_is_native
 from vaegan.recipes import DEFAULT_RECIPE, RECIPES, apply_recipe, default_config, recipe_model

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -13,10 +14,11 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from vaegan.config import TrainConfig
-from vaegan.training import vae_step
-from vaegan.training.checkpoint import CheckpointError, checkpoint_path, load_checkpoint
+from vaegan.training import loop, vae_step
+from vaegan.checkpoint import CheckpointError, load_checkpoint
 from vaegan.training.loop import NonFiniteLossError, resume, train
 from vaegan.training.methods import METHODS, Method
+from vaegan.run_folder import checkpoint_path, numbered_folders, read_status
 from vaegan.trained_run import load_trained_run
 
 REPO = Path(__file__).resolve().parents[1]
@@ -88,6 +90,9 @@ def test_run_folders_never_collide_and_keep_the_config(tiny_config):
         ckpt_cfg = TrainConfig.from_dict(load_checkpoint(checkpoint_path(run))["config"])
         assert ckpt_cfg.model is not None and ckpt_cfg.model.image_size == 28  # resolved architecture is saved
         assert (run / "samples").is_dir()
+        # which files the run read: Fashion-MNIST's train and test images and labels, from the system copy
+        assert saved.data.files == ckpt_cfg.data.files and len(saved.data.files) == 4
+        assert all(Path(f).is_file() and "fashion-mnist" in f for f in saved.data.files)
 
 
 def test_config_round_trips_and_rejects_unknown_fields():
@@ -147,6 +152,46 @@ def test_a_crash_while_saving_keeps_the_good_checkpoint(tiny_config, monkeypatch
         resume(run, {"steps": 6})
     assert path.read_bytes() == good
     assert [p.name for p in path.parent.iterdir()] == ["latest.pt"]  # no temp file left behind
+    status = read_status(run)
+    assert (status.status, status.message, status.step) == ("failed", "OSError: disk full", 6)
+    assert status.checkpoint_step == 3
+
+
+def test_a_crash_after_the_last_step_is_failed_not_finished(tiny_config, monkeypatch):
+    """status.json used to say "finished" before the final checkpoint and visuals were written."""
+    def crash(*args, **kwargs):
+        raise OSError("disk full\n(details of the second line)")
+
+    monkeypatch.setattr(loop, "log_visuals", crash)  # the last thing a run writes
+    with pytest.raises(OSError):
+        train(tiny_config(steps=2, image_every=1000, checkpoint_every=1000))
+    run = numbered_folders(tiny_config().runs_dir)[0]
+    status = read_status(run)
+    assert (status.status, status.message, status.step) == ("failed", "OSError: disk full", 2)
+    assert status.pid == os.getpid() and status.host and status.heartbeat and not status.stale
+    assert status.checkpoint_step == load_checkpoint(checkpoint_path(run))["step"] == 2
+
+
+def test_a_finished_run_records_its_checkpoint_and_process(tiny_config):
+    run = train(tiny_config(steps=3))
+    status = read_status(run)
+    assert (status.status, status.step, status.checkpoint_step, status.pid) == ("finished", 3, 3, os.getpid())
+
+
+class NotOurs:
+    """Pickled as a class: torch's weights_only loader refuses it, with a page of advice."""
+
+
+def test_an_unreadable_checkpoint_is_one_line_without_torch_advice(tmp_path, monkeypatch):
+    path = tmp_path / "latest.pt"
+    torch.save({"thing": NotOurs()}, path)
+    with pytest.raises(CheckpointError) as e:
+        load_checkpoint(path)
+    message = str(e.value)
+    assert "\n" not in message and "weights_only" not in message and "issue" not in message
+    assert message == f"checkpoint {path} cannot be read: it is corrupt or truncated, or not a vaegan checkpoint; " \
+                      "resume from another run or train again"
+    assert "weights_only" in str(e.value.__cause__)  # kept for VAEGAN_DEBUG=1 tracebacks
 
 
 def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tiny_config, monkeypatch):
@@ -161,17 +206,45 @@ def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tiny_config, 
     with pytest.raises(NonFiniteLossError, match="diverged at step 6") as e:
         train(tiny_config(steps=20, checkpoint_every=2))
     assert "step 4" in str(e.value)
-    run = next((Path(tiny_config().runs_dir)).iterdir())
+    run = numbered_folders(tiny_config().runs_dir)[0]
     ckpt = load_checkpoint(checkpoint_path(run))
     assert ckpt["step"] == 4
     assert all(torch.isfinite(t).all() for sd in ckpt["nets"].values() for t in sd.values() if t.is_floating_point())
+    status = read_status(run)
+    assert (status.status, status.step, status.checkpoint_step) == ("diverged", 6, 4)
 
 
-def test_ctrl_c_saves_a_checkpoint_and_resume_continues(tiny_config, tmp_path):
+def test_a_non_finite_heldout_loss_is_null_in_metrics_and_not_checkpointed(tiny_config, monkeypatch):
+    """An update that breaks the weights while its own loss is finite: the held-out loss of that checkpoint step
+    used to be written as NaN (not JSON) and the broken weights kept as latest.pt."""
+    def poisoned_step(state, x):
+        stats = vae_step.vae_train_step(state, x)
+        if state.step == 3:  # the 4th update leaves NaN weights behind a finite loss; step 4 is a checkpoint step
+            with torch.no_grad():
+                next(state.nets["decoder"].parameters()).fill_(float("nan"))
+        return stats
+
+    monkeypatch.setitem(METHODS, "vae", Method(vae_step.OPTIMIZER_GROUPS, poisoned_step))
+    with pytest.raises(NonFiniteLossError, match=r"step 4: held-out test/recon=nan.*test/neg_elbo=nan.*\(step 2\)"):
+        train(tiny_config(steps=20, checkpoint_every=2))
+    run = numbered_folders(tiny_config().runs_dir)[0]
+
+    def refuse(name):
+        raise ValueError(f"{name} in metrics.jsonl")
+
+    records = [json.loads(line, parse_constant=refuse) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [2, 4]
+    assert records[1]["test/neg_elbo"] is None and records[1]["diverged"] is True and "diverged" not in records[0]
+    assert load_checkpoint(checkpoint_path(run))["step"] == 2
+    assert read_status(run).status == "diverged"
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_saves_marks_the_run_interrupted_exits_non_zero_and_resume_continues(tmp_path, signum, code):
     runs = tmp_path / "cli-runs"
     proc = subprocess.Popen(
-        [sys.executable, str(REPO / "scripts/train_vae.py"), "--limit", "512", "--steps", "100000", "--runs-dir", str(runs),
-         "--batch-size", "32", "--progress-seconds", "0.2", "--checkpoint-every", "100000"],
+        [sys.executable, str(REPO / "scripts/train_vae.py"), "--limit", "256", "--steps", "100000", "--runs-dir",
+         str(runs), "--batch-size", "32", "--progress-seconds", "0.2", "--checkpoint-every", "100000"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     lines = []
@@ -179,13 +252,16 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_continues(tiny_config, tmp_path):
         lines.append(line)
         if line.startswith("step "):
             break
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     out, _ = proc.communicate(timeout=120)
-    assert proc.returncode == 0, "".join(lines) + out
-    assert "SIGINT: saving a checkpoint" in out
-    run = next(runs.iterdir())
+    name = signal.Signals(signum).name
+    assert proc.returncode == code, "".join(lines) + out  # 128 + the signal: a caller tells a stop from a finish
+    run = numbered_folders(runs)[0]
+    assert f"{name}: saving a checkpoint" in out and f"stopped by {name} at step" in out and f"--resume {run}" in out
+    status = read_status(run)
+    assert (status.status, status.message) == ("interrupted", f"stopped by {name}")
     step = load_checkpoint(checkpoint_path(run))["step"]
-    assert 0 < step < 100000
+    assert 0 < status.checkpoint_step == status.step == step < 100000
     resume(run, {"steps": step + 2})
     assert load_checkpoint(checkpoint_path(run))["step"] == step + 2
 
@@ -251,3 +327,15 @@ def test_ema_decay_ramp():
     assert ema_decay_at(0, 0.999) == pytest.approx(0.1)
     assert ema_decay_at(10**6, 0.999) == 0.999
     assert ema_decay_at(5, 0.999) < ema_decay_at(50, 0.999)
+
+
+def test_fid_during_training_is_off_with_a_note_for_a_one_image_test_split():
+    import io
+
+    from vaegan.data import ImageDataset
+    from vaegan.training.fid_monitor import fid_monitor_for
+
+    one = ImageDataset(torch.zeros(1, 1, 28, 28, dtype=torch.uint8), None, "folder", "test", ("t/0.png",))
+    out = io.StringIO()
+    assert fid_monitor_for(TrainConfig(fid_every=10), one, torch.zeros(8, 1, 28, 28, dtype=torch.uint8), out) is None
+    assert "test split has 1 image(s)" in out.getvalue()

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import torch
+
+from vaegan.precision import PRECISIONS
 
 
 @dataclass
@@ -22,6 +27,10 @@ class DataConfig:
     download: bool = False  # allow torchvision to download when the files are missing
     image_size: int | None = None  # resize to this square size; None: the dataset's own size
     limit: int | None = None  # keep only the first N training images (quick runs)
+    channels: int | None = None  # convert every image to 1 (grayscale) or 3 (RGB); None: as the dataset decides
+    # The files the run read (train split, then test split), recorded when it starts so config.json says which data
+    # it saw; not an input: whatever is given here is replaced.
+    files: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -144,6 +153,136 @@ class TrainConfig:
     @classmethod
     def load(cls, path: str | Path) -> "TrainConfig":
         return cls.from_dict(json.loads(Path(path).read_text()))
+
+    def validate(self) -> None:
+        """ValueError naming the first field out of its allowed range (RANGES), or a device this machine lacks.
+
+        Training and resume call it; loading a config does not, since a finished run may name another machine's
+        device."""
+        for prefix, part in (("", self), ("data.", self.data), ("model.", self.model), ("optim.", self.optim),
+                             ("vae.", self.vae), ("vaegan.", self.vaegan)):
+            if part is not None:  # model: None until resolved from the data
+                check_ranges(part, prefix)
+        if self.epochs is None and self.steps is None and self.minutes is None:
+            raise ValueError("no training budget: set at least one of epochs, steps or minutes")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {self.precision!r}; use one of {', '.join(PRECISIONS)}")
+        if self.world_size != 1 or self.rank != 0:
+            raise ValueError("only a single process is supported for now (world_size=1, rank=0)")
+        if self.model is not None and self.model.dis_feature_layer > 1 + len(self.model.dis_channels):
+            raise ValueError(f"model.dis_feature_layer must be in [1, {1 + len(self.model.dis_channels)}] (the "
+                             f"discriminator's convs), got {self.model.dis_feature_layer}")
+        check_device(self.device)
+
+
+@dataclass(frozen=True)
+class Range:
+    """The allowed values of a numeric field: from low up to high (None: no upper end), each end included unless
+    open; never NaN or infinite."""
+
+    low: float
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def __contains__(self, value: float) -> bool:
+        if not math.isfinite(value):
+            return False
+        above = value > self.low if self.low_open else value >= self.low
+        below = self.high is None or (value < self.high if self.high_open else value <= self.high)
+        return above and below
+
+    def __str__(self) -> str:
+        low, high = (f"{x:g}" if isinstance(x, float) else str(x) for x in (self.low, self.high))
+        if self.high is None:
+            return f"{'>' if self.low_open else '>='} {low}"
+        return f"in {'(' if self.low_open else '['}{low}, {high}{')' if self.high_open else ']'}"
+
+
+POSITIVE = Range(0, low_open=True)
+NON_NEGATIVE = Range(0)
+AT_LEAST_ONE = Range(1)
+FRACTION = Range(0, 1, high_open=True)
+
+# Every numeric field of every config class, with its allowed values (for a tuple: of each element). None is
+# allowed where the field's type allows it. tests/test_cli.py checks that no numeric field is missing here.
+RANGES: dict[type, dict[str, Range]] = {
+    DataConfig: {"image_size": AT_LEAST_ONE, "limit": AT_LEAST_ONE, "channels": Range(1, 3)},
+    ModelConfig: {
+        "image_size": AT_LEAST_ONE, "channels": AT_LEAST_ONE, "latent_dim": AT_LEAST_ONE, "kernel_size": AT_LEAST_ONE,
+        "enc_channels": AT_LEAST_ONE, "enc_fc": NON_NEGATIVE, "dec_base_channels": AT_LEAST_ONE,
+        "dec_channels": AT_LEAST_ONE, "dis_first_channels": AT_LEAST_ONE, "dis_channels": AT_LEAST_ONE,
+        "dis_channels_scale": POSITIVE, "dis_fc": AT_LEAST_ONE, "dis_feature_layer": AT_LEAST_ONE,
+    },
+    OptimConfig: {
+        "lr": POSITIVE, "betas": FRACTION, "alpha": FRACTION, "weight_decay": NON_NEGATIVE,
+        "lr_decay_per_epoch": Range(0, 1, low_open=True), "discriminator_lr_scale": POSITIVE,
+    },
+    VAELossConfig: {"gaussian_sigma": POSITIVE, "beta": NON_NEGATIVE, "kl_warmup_steps": NON_NEGATIVE},
+    VAEGANLossConfig: {
+        "gamma": NON_NEGATIVE, "equilibrium_value": POSITIVE, "equilibrium_margin": NON_NEGATIVE,
+        "label_smoothing": FRACTION, "pixel_weight": NON_NEGATIVE,
+    },
+    TrainConfig: {
+        "batch_size": AT_LEAST_ONE, "epochs": POSITIVE, "steps": AT_LEAST_ONE, "minutes": POSITIVE,
+        "seed": Range(0, 2**32 - 1), "ema_decay": FRACTION, "rank": NON_NEGATIVE, "world_size": AT_LEAST_ONE,
+        "log_every": AT_LEAST_ONE, "image_every": AT_LEAST_ONE, "checkpoint_every": AT_LEAST_ONE,
+        "progress_seconds": POSITIVE, "eval_batches": NON_NEGATIVE, "fid_every": NON_NEGATIVE,
+        "fid_samples": Range(2),  # a covariance needs two samples
+        "fid_gmm_images": NON_NEGATIVE,
+    },
+}
+
+
+def check_ranges(part, prefix: str = "") -> None:
+    """ValueError unless every numeric field of config dataclass `part` has a value allowed by RANGES."""
+    hints = typing.get_type_hints(type(part))
+    for name, allowed in RANGES[type(part)].items():
+        value, hint = getattr(part, name), hints[name]
+        if value is None and _allows_none(hint):
+            continue
+        integer = _number_type(hint) is int
+        elements = value if isinstance(value, tuple) else (value,)
+        ok = all(isinstance(v, (int,) if integer else (int, float)) and not isinstance(v, bool) and v in allowed
+                 for v in elements)
+        if not ok:
+            what = f"{'an integer' if integer else 'a number'} {allowed}"
+            raise ValueError(f"{'each of ' if isinstance(value, tuple) else ''}{prefix}{name} must be {what}, "
+                             f"got {value!r}")
+
+
+def _allows_none(hint) -> bool:
+    return typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in typing.get_args(hint)
+
+
+def _number_type(hint) -> type | None:
+    """int or float for a numeric field's type (int | None, tuple[float, float], ...), else None."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
+    if typing.get_origin(hint) is tuple:
+        hint = typing.get_args(hint)[0]
+    return hint if hint in (int, float) else None
+
+
+def available_devices() -> list[str]:
+    """The torch devices this machine can run on, e.g. ["cpu"] or ["cpu", "cuda", "cuda:0"]."""
+    devices = ["cpu"]
+    if torch.cuda.is_available():
+        devices += ["cuda", *(f"cuda:{i}" for i in range(torch.cuda.device_count()))]
+    if torch.backends.mps.is_available():
+        devices.append("mps")
+    return devices
+
+
+def check_device(device: str) -> None:
+    """ValueError unless `device` ("cpu", "cuda", "cuda:1", "mps", ...) exists on this machine."""
+    available = available_devices()
+    try:
+        parsed = torch.device(device)
+    except RuntimeError:  # not a device string at all, e.g. "foo"
+        parsed = None
+    if parsed is None or (parsed.type != "cpu" and str(parsed) not in available):
+        raise ValueError(f"device {device!r} is not available here; available: {', '.join(available)}")
 
 
 def _from_dict(cls, values: dict):

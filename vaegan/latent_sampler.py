@@ -182,7 +182,8 @@ def gmm_for_run(run_dir: str | Path, which: str, checkpoint_step: int, encoder: 
 def trained_run_gmm(run: TrainedRun, seed: int = GMM_SEED) -> LatentGMM:
     """gmm_for_run for a loaded run, fitted (when not saved yet) to the training split its config names."""
     d = run.cfg.data
-    train = load_dataset(d.dataset, "train", root=d.root, download=d.download, image_size=d.image_size, limit=d.limit)
+    train = load_dataset(d.dataset, "train", root=d.root, download=d.download, image_size=d.image_size,
+                         channels=d.channels, limit=d.limit)
     return gmm_for_run(run.run_dir, run.which, run.step, run.nets["encoder"], train.images, seed)
 
 

@@ -65,6 +65,21 @@ def interpolations(encoder: nn.Module, decoder: nn.Module, a: torch.Tensor, b: t
     return decode(decoder, z)
 
 
+def interpolation_ends(images: torch.Tensor, pairs: int, skip: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Ends (a, b) of up to `pairs` interpolation strips, each uint8 (P, C, H, W), from images (N, C, H, W), N >= 1.
+
+    With skip + 2 * pairs images or more: a = images[skip : skip + pairs] and b = the `pairs` after them. With fewer
+    (a small test split), image i of the first min(pairs, N) runs to image i + 1, wrapping around, so that a single
+    image still gives one strip.
+    """
+    if len(images) == 0:
+        raise ValueError("no images to interpolate between")
+    if len(images) >= skip + 2 * pairs:
+        return images[skip : skip + pairs], images[skip + pairs : skip + 2 * pairs]
+    first = torch.arange(min(pairs, len(images)))
+    return images[first], images[(first + 1) % len(images)]
+
+
 def image_grid(images: torch.Tensor, nrow: int = 8, padding: int = 2) -> torch.Tensor:
     """uint8 (N, C, H, W) -> one uint8 (C, H', W') grid image."""
     return make_grid(images, nrow=nrow, padding=padding, pad_value=255)

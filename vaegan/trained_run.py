@@ -7,9 +7,10 @@ from pathlib import Path
 
 from torch import nn
 
+from vaegan.checkpoint import CheckpointError, load_checkpoint, load_state_into
 from vaegan.config import TrainConfig
-from vaegan.training.checkpoint import CheckpointError, checkpoint_path, load_checkpoint, load_state_into
-from vaegan.training.state import build_networks
+from vaegan.models.build import build_networks
+from vaegan.run_folder import checkpoint_path
 
 
 @dataclass

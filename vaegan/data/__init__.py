@@ -6,9 +6,9 @@
 """
 
 from vaegan.data.batches import BatchIterator
-from vaegan.data.dataset import ImageDataset
-from vaegan.data.datasets import DATASETS, load_dataset
 from vaegan.data.errors import DatasetFormatError, DatasetNotFoundError
+from vaegan.data.image_dataset import ImageDataset
+from vaegan.data.registry import DATASETS, load_dataset
 from vaegan.data.scaling import to_model_range, to_uint8
 
 __all__ = [

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,10 +16,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from vaegan.atomic import atomic_write
 from vaegan.data.errors import DatasetFormatError
 from vaegan.data.locations import decode_cache_dir
 
-_FORMAT_VERSION = 1  # bump when the decoding changes, so old caches are not reused
+_FORMAT_VERSION = 2  # bump when the decoding changes, so old caches are not reused
 
 
 def _digest(obj: object) -> str:
@@ -39,25 +38,17 @@ def _file_stats(root: Path, paths: Sequence[Path]) -> list[tuple[str, int, int]]
     return stats
 
 
-def _save_atomic(path: Path, array: np.ndarray) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def cached_decode(
-    kind: str, settings: dict, root: Path, paths: Sequence[Path], decode: Callable[[], torch.Tensor]
+    kind: str, settings: dict, channels: int, root: Path, paths: Sequence[Path], decode: Callable[[], torch.Tensor]
 ) -> torch.Tensor:
-    """Return decode() (uint8 (N, C, H, W), N = len(paths)), from the cache when the files are unchanged.
+    """Return decode() (uint8 (N, channels, H, W), N = len(paths)), from the cache when the files are unchanged.
 
-    kind: dataset kind for the file name. settings: everything besides the files that changes the result
-    (split, image size, crop, ...). root: the dataset folder; the paths are keyed relative to it.
+    kind: dataset kind for the file name. settings: everything else that changes the result
+    (split, image size, crop, ...). channels: the channel count every image was converted to; part of the key, so
+    a grayscale and a colour decoding of the same files never stand in for each other. root: the dataset folder;
+    the paths are keyed relative to it.
     """
+    settings = {**settings, "channels": channels}
     request = _digest({"kind": kind, "root": str(root.resolve()), "settings": settings})
     content = _digest({"version": _FORMAT_VERSION, "settings": settings, "files": _file_stats(root, paths)})
     folder = decode_cache_dir()
@@ -65,14 +56,13 @@ def cached_decode(
     if path.is_file():
         try:
             array = np.load(path)
-            if array.dtype == np.uint8 and array.ndim == 4 and len(array) == len(paths):
+            if array.dtype == np.uint8 and array.ndim == 4 and array.shape[:2] == (len(paths), channels):
                 return torch.from_numpy(array)
         except (OSError, ValueError):
             pass  # unreadable cache: fall through and rebuild it
     images = decode()
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        _save_atomic(path, images.numpy())
+        atomic_write(path, lambda f: np.save(f, images.numpy()))
         for stale in folder.glob(f"{kind}-{request}-*.npy"):
             if stale != path:
                 stale.unlink(missing_ok=True)

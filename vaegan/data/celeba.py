@@ -13,10 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from vaegan.data.cache import cached_decode
-from vaegan.data.dataset import ImageDataset
 from vaegan.data.decode import decode_images
-from vaegan.data.errors import DatasetFormatError, DatasetNotFoundError
-from vaegan.data.locations import download_root
+from vaegan.data.download import find_or_download
+from vaegan.data.errors import DatasetFormatError
+from vaegan.data.image_dataset import ImageDataset
 
 DEFAULT_IMAGE_SIZE = 64
 CROP = 108
@@ -46,42 +46,39 @@ def _read_partition(path: Path, split: str) -> list[str]:
     return names
 
 
-def _locate(root: Path | None) -> tuple[Path | None, list[Path]]:
-    candidates = [] if root is None else [root, root / "celeba"]
-    candidates.append(download_root() / "celeba")
-    for folder in candidates:
+def _search(place: Path) -> Path | None:
+    """The folder holding img_align_celeba/ and the partition list: place or torchvision's place/celeba/, or None."""
+    for folder in (place, place / "celeba"):
         if (folder / _IMAGES).is_dir() and (folder / _LIST).is_file():
-            return folder, candidates
-    return None, candidates
+            return folder
+    return None
 
 
-def load_celeba(split: str, root: str | None, download: bool, image_size: int | None, limit: int | None) -> ImageDataset:
-    """-> ImageDataset with images uint8 (N, 3, image_size, image_size) and no labels."""
-    root_path = Path(root).expanduser() if root is not None else None
-    folder, tried = _locate(root_path)
-    if folder is None and download:
-        import torchvision.datasets  # imported here: only the download path needs it
+def _fetch(target: Path) -> None:
+    import torchvision.datasets  # imported here: only the download path needs it
 
-        target = root_path if root_path is not None else download_root()
-        try:
-            torchvision.datasets.CelebA(str(target), split="all", download=True)
-        except Exception as err:  # Google Drive quota and network errors come in many types
-            raise DatasetNotFoundError(f"downloading celeba into {target} failed: {err}") from err
-        folder = target / "celeba"
-    if folder is None:
-        listing = "\n".join(f"  {p}" for p in tried)
-        raise DatasetNotFoundError(
-            f"celeba not found. Searched:\n{listing}\nTo get it:\n"
-            "  - let torchvision download it: pass --download (download=True in Python); its Google Drive host often refuses\n"
-            f"  - or download img_align_celeba.zip and {_LIST} from the CelebA site, unzip so that "
-            f"<root>/{_IMAGES}/000001.jpg and <root>/{_LIST} exist, and pass <root> as root"
-        )
+    torchvision.datasets.CelebA(str(target), split="all", download=True)
+
+
+def load_celeba(
+    split: str, root: str | None, download: bool, image_size: int | None, limit: int | None, channels: int | None
+) -> ImageDataset:
+    """-> ImageDataset with images uint8 (N, channels or 3, image_size, image_size) and no labels."""
+    folder = find_or_download(
+        "celeba", root, _search, f"{_IMAGES}/000001.jpg... and {_LIST}, directly or under celeba/", _fetch, download,
+        other_ways=[f"download img_align_celeba.zip and {_LIST} from the CelebA site (torchvision's Google Drive "
+                    "host often refuses) and unzip them into one folder"],
+    )
     names = _read_partition(folder / _LIST, split)[:limit]
     if not names:
         raise DatasetFormatError(f"{folder / _LIST}: no images in partition {_PARTITION[split]} ({split})")
     size = image_size or DEFAULT_IMAGE_SIZE
+    channels = channels or 3
     image_dir = folder / _IMAGES
     paths = [image_dir / name for name in names]
     settings = {"split": split, "image_size": size, "crop": f"larsen_centre_{CROP}"}
-    images = cached_decode("celeba", settings, image_dir, paths, lambda: decode_images(paths, size, larsen_crop))
-    return ImageDataset(images=images, labels=None, name="celeba", split=split)
+    images = cached_decode(
+        "celeba", settings, channels, image_dir, paths, lambda: decode_images(paths, size, channels, larsen_crop)
+    )
+    sources = (str(image_dir), str(folder / _LIST))
+    return ImageDataset(images=images, labels=None, name="celeba", split=split, sources=sources)

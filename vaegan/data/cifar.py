@@ -1,20 +1,22 @@
 """CIFAR-10 from its "python version" pickle batches (https://www.cs.toronto.edu/~kriz/cifar.html).
 
-root may be the folder holding cifar-10-batches-py/ or that folder itself; then the default download folder
-is searched, then torchvision downloads it when download=True. train = data_batch_1..5, test = test_batch.
+root may be the folder holding cifar-10-batches-py/ or that folder itself; without a root the default download
+folder is searched; torchvision downloads it when download=True (vaegan/data/download.py).
+train = data_batch_1..5, test = test_batch.
 """
 
 from __future__ import annotations
 
 import pickle
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from vaegan.data.dataset import ImageDataset
+from vaegan.data.download import find_or_download
 from vaegan.data.errors import DatasetFormatError, DatasetNotFoundError
-from vaegan.data.locations import download_root
+from vaegan.data.image_dataset import ImageDataset
 
 _FOLDER = "cifar-10-batches-py"
 _BATCHES = {"train": tuple(f"data_batch_{i}" for i in range(1, 6)), "test": ("test_batch",)}
@@ -51,38 +53,28 @@ def _read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return data.reshape(-1, 3, 32, 32), np.asarray(labels, dtype=np.int64)
 
 
-def _locate(root: Path | None) -> tuple[Path | None, list[Path]]:
-    candidates = [] if root is None else [root / _FOLDER, root]
-    candidates.append(download_root() / _FOLDER)
-    for folder in candidates:
+def _search(place: Path) -> Path | None:
+    """The batches folder: place/cifar-10-batches-py/ or place itself, or None."""
+    for folder in (place / _FOLDER, place):
         if (folder / "data_batch_1").is_file() or (folder / "test_batch").is_file():
-            return folder, candidates
-    return None, candidates
+            return folder
+    return None
+
+
+def _fetch(split: str, target: Path) -> None:
+    import torchvision.datasets  # imported here: only the download path needs it
+
+    torchvision.datasets.CIFAR10(str(target), train=split == "train", download=True)
 
 
 def load_cifar10(
-    split: str, root: str | None, download: bool, image_size: int | None, limit: int | None
+    split: str, root: str | None, download: bool, image_size: int | None, limit: int | None, channels: int | None
 ) -> ImageDataset:
     """-> ImageDataset with images uint8 (N, 3, 32, 32) and labels int64 (N,) in 0..9."""
-    root_path = Path(root).expanduser() if root is not None else None
-    folder, tried = _locate(root_path)
-    if folder is None and download:
-        import torchvision.datasets  # imported here: only the download path needs it
-
-        target = root_path if root_path is not None else download_root()
-        try:
-            torchvision.datasets.CIFAR10(str(target), train=split == "train", download=True)
-        except Exception as err:  # network and server errors come in many types; all mean "not downloaded"
-            raise DatasetNotFoundError(f"downloading cifar10 into {target} failed: {err}") from err
-        folder = target / _FOLDER
-    if folder is None:
-        listing = "\n".join(f"  {p}" for p in tried)
-        raise DatasetNotFoundError(
-            f"cifar10 not found. Searched:\n{listing}\nTo get it:\n"
-            "  - let torchvision download it: pass --download (download=True in Python)\n"
-            f"  - or extract cifar-10-python.tar.gz so that <root>/{_FOLDER}/data_batch_1..5 and test_batch exist,"
-            " and pass <root> as root"
-        )
+    folder = find_or_download(
+        "cifar10", root, _search, f"{_FOLDER}/data_batch_1..5 and test_batch, from cifar-10-python.tar.gz",
+        partial(_fetch, split), download,
+    )
     parts = []
     for name in _BATCHES[split]:
         path = folder / name
@@ -91,4 +83,5 @@ def load_cifar10(
         parts.append(_read_batch(path))
     images = np.concatenate([p[0] for p in parts])
     labels = np.concatenate([p[1] for p in parts])
-    return ImageDataset(torch.from_numpy(images), torch.from_numpy(labels), name="cifar10", split=split)
+    sources = tuple(str(folder / name) for name in _BATCHES[split])
+    return ImageDataset(torch.from_numpy(images), torch.from_numpy(labels), "cifar10", split, sources)

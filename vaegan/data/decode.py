@@ -1,4 +1,4 @@
-"""Decode image files with PIL into one uint8 tensor: crop, antialiased resize, shared channel count."""
+"""Decode image files with PIL into one uint8 tensor: crop, antialiased resize, one channel count for all."""
 
 from __future__ import annotations
 
@@ -29,15 +29,30 @@ def centre_square(width: int, height: int) -> tuple[int, int, int, int]:
     return left, top, left + side, top + side
 
 
-def _decode_one(path: Path, size: int, crop: CropBox) -> tuple[np.ndarray, bool]:
-    """-> (uint8 (size, size) if grayscale else (size, size, 3), is_grayscale)."""
+_UNREADABLE = (OSError, ValueError, Image.DecompressionBombError)
+
+
+def _unreadable(path: Path, err: Exception) -> DatasetFormatError:
+    return DatasetFormatError(f"{path}: cannot decode image ({err}); remove or replace the file")
+
+
+def is_colour(path: Path) -> bool:
+    """Whether the file's pixels are stored in colour; reads the header only."""
+    try:
+        with Image.open(path) as img:
+            return img.mode not in _GRAY_MODES
+    except _UNREADABLE as err:
+        raise _unreadable(path, err) from err
+
+
+def _decode_one(path: Path, size: int, crop: CropBox, mode: str) -> np.ndarray:
+    """-> uint8 (size, size) for mode "L", (size, size, 3) for "RGB"."""
     with Image.open(path) as img:
-        gray = img.mode in _GRAY_MODES
-        img = img.convert("L" if gray else "RGB")
+        img = img.convert(mode)
         # crop first, then resize: resize(box=...) would let the filter reach outside the crop at its edges
         img = img.crop(crop(img.width, img.height))
         img = img.resize((size, size), Image.Resampling.BILINEAR)
-        return np.asarray(img), gray
+        return np.asarray(img)
 
 
 def _format_seconds(seconds: float) -> str:
@@ -45,22 +60,23 @@ def _format_seconds(seconds: float) -> str:
     return f"{minutes}m{secs:02d}s"
 
 
-def decode_images(paths: Sequence[Path], size: int, crop: CropBox = centre_square) -> torch.Tensor:
-    """Decode, crop and resize every file -> uint8 (N, C, size, size), C = 1 if every image is grayscale else 3.
+def decode_images(paths: Sequence[Path], size: int, channels: int, crop: CropBox = centre_square) -> torch.Tensor:
+    """Decode, crop and resize every file -> uint8 (N, channels, size, size); channels 1 or 3.
 
-    Resizing is PIL's antialiased bilinear filter. Alpha is dropped. Prints a progress line with rate and ETA to
-    stderr for more than a few thousand files. Raises DatasetFormatError naming the first unreadable file.
+    Every image is converted to that channel count: grayscale files repeat their value in R, G and B; colour files
+    become PIL's luma (ITU-R 601-2) for channels=1. Resizing is PIL's antialiased bilinear filter. Alpha is dropped.
+    Prints a progress line with rate and ETA to stderr for more than a few thousand files. Raises DatasetFormatError
+    naming the first unreadable file.
     """
-    out = np.empty((len(paths), 3, size, size), dtype=np.uint8)
-    all_gray = True
+    mode = {1: "L", 3: "RGB"}[channels]
+    out = np.empty((len(paths), channels, size, size), dtype=np.uint8)
     start = last_report = time.monotonic()
     for i, path in enumerate(paths):
         try:
-            pixels, gray = _decode_one(path, size, crop)
-        except (OSError, ValueError, Image.DecompressionBombError) as err:
-            raise DatasetFormatError(f"{path}: cannot decode image ({err}); remove or replace the file") from err
-        out[i] = pixels if gray else pixels.transpose(2, 0, 1)  # grayscale broadcasts into all 3 channels
-        all_gray &= gray
+            pixels = _decode_one(path, size, crop, mode)
+        except _UNREADABLE as err:
+            raise _unreadable(path, err) from err
+        out[i] = pixels if channels == 1 else pixels.transpose(2, 0, 1)
         now = time.monotonic()
         if len(paths) > _PROGRESS_ABOVE and (now - last_report >= _PROGRESS_EVERY_S or i + 1 == len(paths)):
             last_report = now
@@ -71,6 +87,4 @@ def decode_images(paths: Sequence[Path], size: int, crop: CropBox = centre_squar
                 file=sys.stderr,
                 flush=True,
             )
-    if all_gray:
-        out = np.ascontiguousarray(out[:, :1])
     return torch.from_numpy(out)

@@ -1,16 +1,15 @@
 """A run's metrics.jsonl read back as FID curves, one per logged variant, and how steady each ended.
 
-The loop appends one JSON object per evaluation; after a resume a step may be logged twice, so the last value
-of each (step, key) wins. An FID key names what was scored: fid[_ema][_gmm]/<extractor>, i.e. the live or the EMA
-decoder, on samples from N(0, I) or from the latent GMM (vaegan.latent_sampler).
+The loop appends one JSON object per evaluation (read back by vaegan.run_folder.read_metrics: after a resume a step
+may be logged twice, and the last value of each (step, key) wins; a value not finite when logged is None). An FID
+key names what was scored: fid[_ema][_gmm]/<extractor>, i.e. the live or the EMA decoder, on samples from N(0, I)
+or from the latent GMM (vaegan.latent_sampler).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from vaegan.latent_sampler import SAMPLERS
 
@@ -45,31 +44,15 @@ class Curve:
         return ("EMA · " if self.ema else "") + SAMPLERS[self.sampler].label
 
 
-def read_metrics_log(run_dir: str | Path) -> dict[int, dict]:
-    """{step: {key: value}} from run_dir/metrics.jsonl (empty when the file is absent), steps in ascending order.
-
-    A half-written last line (a crash mid-append) is skipped, never an error: it holds no complete record."""
-    path = Path(run_dir) / "metrics.jsonl"
-    if not path.is_file():
-        return {}
-    by_step: dict[int, dict] = {}
-    for line in path.read_text().splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(record, dict) and isinstance(record.get("step"), int):
-            by_step.setdefault(record["step"], {}).update(record)
-    return dict(sorted(by_step.items()))
-
-
 def fid_curves(records: dict[int, dict]) -> dict[str, Curve]:
-    """{key: Curve} for every FID key (FID_KEY) logged during training, sorted by key; {} when none was."""
+    """{key: Curve} for every FID key (FID_KEY) logged during training, sorted by key; {} when none was.
+    records: vaegan.run_folder.read_metrics; a null value (not finite when logged) is no point of the curve."""
     keys = sorted({k for r in records.values() for k in r if FID_KEY.match(k)})
     curves = {}
     for key in keys:
-        points = [(s, r.get("wall_seconds"), float(r[key])) for s, r in records.items() if key in r]
-        curves[key] = Curve(key, [p[0] for p in points], [p[1] for p in points], [p[2] for p in points])
+        points = [(s, r.get("wall_seconds"), float(r[key])) for s, r in records.items() if r.get(key) is not None]
+        if points:
+            curves[key] = Curve(key, [p[0] for p in points], [p[1] for p in points], [p[2] for p in points])
     return curves
 
 

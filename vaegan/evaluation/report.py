@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import math
-import re
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -23,6 +21,7 @@ from vaegan.evaluation.scoring import (PREVIEW, EvalConfig, Reference, RunResult
                                        score_runs)
 from vaegan.evaluation.summary import row_label, run_labels, score_rows, summarize
 from vaegan.latent_sampler import GMM_SEED, MAX_IMAGES, N_COMPONENTS
+from vaegan.run_folder import claim_numbered_folder, finite_or_null, folder_number, safe_label
 
 FORMAT = "vaegan-evaluation"
 VERSION = 2  # 2: sample scores per latent sampler, FID curves per logged variant
@@ -50,22 +49,13 @@ def evaluate_runs(run_dirs: list[str | Path], cfg: EvalConfig, out_dir: str | Pa
 
 
 def new_report_dir(root: str | Path, results: list[RunResult]) -> Path:
-    """reports/NNNNN-<kinds>-r<run numbers>/, numbered after the highest existing report, never an existing one."""
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
+    """reports/NNNNN-<kinds>-r<run numbers>/, numbered like run folders: never an existing or earlier number."""
     kinds = "_".join(dict.fromkeys(r.kind for r in results))
-    numbers = [m.group(1) if (m := re.match(r"(\d{5})-", r.name)) else r.name for r in results]
-    label = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{kinds}-r{'-'.join(numbers)}")
+    numbers = [r.name if (n := folder_number(r.name)) is None else f"{n:05d}" for r in results]
+    label = safe_label(f"{kinds}-r{'-'.join(numbers)}")
     if len(label) > 60:
         label = f"{label[:48]}-{len(results)}runs"
-    while True:
-        taken = [int(m.group(1)) for p in root.iterdir() if (m := re.match(r"(\d{5})-", p.name))]
-        folder = root / f"{max(taken, default=-1) + 1:05d}-{label}"
-        try:
-            folder.mkdir()  # fails if a concurrent report took the number: then take the next one
-            return folder
-        except FileExistsError:
-            continue
+    return claim_numbered_folder(root, label)
 
 
 def write_figures(results: list[RunResult], reference: Reference, folder: Path) -> dict[str, str]:
@@ -106,7 +96,7 @@ def metrics_record(results: list[RunResult], reference: Reference, cfg: EvalConf
     """Everything needed to compare this report with another: settings, extractor identity, per-run scores (sample
     scores per sampler), FID curves, and means per model and sampler."""
     ex = reference.extractor
-    return _finite_or_null({
+    return finite_or_null({
         "format": FORMAT,
         "version": VERSION,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -131,17 +121,7 @@ def run_record(r: RunResult) -> dict:
     curves = {key: {"steps": c.steps, "wall_seconds": c.wall_seconds, "values": c.values, "stability": stability(c)}
               for key, c in r.curves.items()}
     return {"run_dir": str(r.run_dir), "name": r.name, "kind": r.kind, "seed": r.seed, "status": r.status,
-            "status_step": r.status_step, "diverged": r.diverged, "message": r.message, "note": r.note,
+            "status_step": r.status_step, "stale": r.stale, "checkpoint_step": r.checkpoint_step,
+            "diverged": r.diverged, "message": r.message, "note": r.note,
             "checkpoint": r.checkpoint, "step": r.step, "wall_seconds": r.wall_seconds, "scores": r.scores,
             "sample_scores": samples, "fid_during_training": curves, "config": r.config}
-
-
-def _finite_or_null(value):
-    """JSON has no NaN/inf (e.g. PSNR of a perfect reconstruction): they become null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite_or_null(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite_or_null(v) for v in value]
-    return value

@@ -8,7 +8,6 @@ the real side (features of the reference images) is computed once per report.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from dataclasses import dataclass, field
@@ -20,11 +19,11 @@ import torch
 
 from metrics import get_extractor, radial_power_spectrum, reconstruction_metrics, score_samples
 from vaegan.data import load_dataset
-from vaegan.evaluation.curves import Curve, fid_curves, read_metrics_log
+from vaegan.evaluation.curves import Curve, fid_curves
 from vaegan.latent_sampler import SAMPLERS, check_sampler_names, latent_codes, trained_run_gmm
+from vaegan.run_folder import RunStatus, checkpoint_path, config_path, read_config, read_metrics, read_status
 from vaegan.sampling import decode, reconstructions
 from vaegan.trained_run import load_trained_run
-from vaegan.training.checkpoint import checkpoint_path
 
 PREVIEW = 64  # images per grid in the report (8 x 8)
 
@@ -99,7 +98,7 @@ class RunResult:
     kind: str
     seed: int
     config: dict
-    status: str  # from status.json: finished | interrupted | running | diverged | unknown
+    status: str  # from status.json: running | finished | interrupted | failed | diverged | unknown
     status_step: int | None  # the step status.json reports (for a diverged run: where it diverged)
     message: str
     checkpoint: str | None = None  # "latest" | "best" | None
@@ -111,6 +110,8 @@ class RunResult:
     reconstructions: torch.Tensor | None = None  # uint8 (PREVIEW, C, H, W) of reference.test_images[:PREVIEW]
     spectra: dict = field(default_factory=dict)  # "reconstructions" / f"samples/{sampler}" -> (freqs, power)
     curves: dict[str, Curve] = field(default_factory=dict)  # FID during training, by metrics.jsonl key
+    stale: str = ""  # e.g. "stale: process gone" for a "running" status nobody runs any more (run_folder.read_status)
+    checkpoint_step: int | None = None  # step of latest.pt when status.json was written
 
     @property
     def diverged(self) -> bool:
@@ -124,44 +125,41 @@ class RunResult:
             if self.scores is None:
                 return f"{where}; no checkpoint had been saved, nothing to score"
             return f"{where}; scored its last good checkpoint (step {self.step})"
-        if self.status in ("interrupted", "running"):
-            return f"{self.status} at step {self.status_step}; scored step {self.step}"
+        if self.status in ("interrupted", "running", "failed"):
+            status = RunStatus(self.status, self.status_step, checkpoint_step=self.checkpoint_step,
+                               message=self.message, stale=self.stale)
+            return f"{status.summary}; scored step {self.step}"
         return ""
 
 
-def read_status(run_dir: Path) -> dict:
-    """status.json as written by the training loop, or {"status": "unknown"} for a run folder without one."""
-    try:
-        return json.loads((run_dir / "status.json").read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return {"status": "unknown", "step": None, "message": ""}
-
-
-def check_run_folder(run_dir: Path) -> dict:
+def check_run_folder(run_dir: Path) -> RunStatus:
     """The run's status; RunFolderError unless it is a run folder with a checkpoint (or a diverged run)."""
     if not run_dir.is_dir():
         raise RunFolderError(f"run folder {run_dir} does not exist; pass folders made by training (e.g. runs/00001-...)")
-    if not (run_dir / "config.json").is_file():
+    if not config_path(run_dir).is_file():
         raise RunFolderError(f"{run_dir} is not a vaegan run folder (no config.json)")
     status = read_status(run_dir)
-    if not checkpoint_path(run_dir).is_file() and status.get("status") != "diverged":
+    if not checkpoint_path(run_dir).is_file() and status.status != "diverged":
         raise RunFolderError(
-            f"run {run_dir} has no checkpoint ({checkpoint_path(run_dir)} is missing): it is still starting or stopped "
-            "before its first save; resume it (scripts/train_*.py --resume RUN_DIR) or leave it out"
+            f"run {run_dir} has no checkpoint ({checkpoint_path(run_dir)} is missing): it is still starting, or it stopped "
+            "before its first save and cannot be resumed; train it again, at least until its first checkpoint "
+            "(--checkpoint-every), or leave it out"
         )
     return status
 
 
 def build_reference(dataset: str, root: str | None, image_size: int | None, cfg: EvalConfig,
-                    out: TextIO = sys.stdout) -> Reference:
-    """Load the test split and extract the reference features once (the slow part with Inception on a CPU)."""
-    test = load_dataset(dataset, "test", root=root, image_size=image_size)
+                    out: TextIO = sys.stdout, channels: int | None = None) -> Reference:
+    """Load the test split and extract the reference features once (the slow part with Inception on a CPU).
+    channels: the runs' --channels, so the reference images are converted as their training images were."""
+    test = load_dataset(dataset, "test", root=root, image_size=image_size, channels=channels)
     real = test.images[: cfg.reference_size]
     options = {"device": cfg.device}
     if cfg.extractor == "inception":
         options["weights_path"] = cfg.inception_weights
     extractor = get_extractor(cfg.extractor, **options)
-    print(f"reference: {len(real)} {dataset} test images, features by {extractor.id}", file=out, flush=True)
+    print(f"reference: {len(real)} {dataset} test images ({', '.join(test.sources)}), features by {extractor.id}",
+          file=out, flush=True)
     freqs, power = radial_power_spectrum(real)
     return Reference(dataset, test.identity, test.images, real, ReferenceFeatures(extractor, real),
                      (freqs.numpy(), power.numpy()))
@@ -171,22 +169,24 @@ def reference_for_runs(run_dirs: list[Path], cfg: EvalConfig, out: TextIO = sys.
     """The reference of the runs' common dataset; MixedDataError when they were trained on different data."""
     datas = {}
     for run_dir in run_dirs:
-        data = json.loads((run_dir / "config.json").read_text())["data"]
-        datas[(data["dataset"], data.get("image_size"))] = data
+        data = read_config(run_dir)["data"]
+        datas[(data["dataset"], data.get("image_size"), data.get("channels"))] = data
     if len(datas) > 1:
-        found = ", ".join(f"{d}" + (f" at {s}px" if s else "") for d, s in datas)
+        found = ", ".join(f"{d}" + (f" at {s}px" if s else "") + (f" with {c} channel(s)" if c else "")
+                          for d, s, c in datas)
         raise MixedDataError(f"the runs were trained on different data ({found}); evaluate each dataset in its own report")
     data = next(iter(datas.values()))
-    return build_reference(data["dataset"], data.get("root"), data.get("image_size"), cfg, out)
+    return build_reference(data["dataset"], data.get("root"), data.get("image_size"), cfg, out, data.get("channels"))
 
 
 def score_run(run_dir: Path, reference: Reference, cfg: EvalConfig) -> RunResult:
     """Score one run folder (checked with check_run_folder first)."""
     run_dir = Path(run_dir)
     status = check_run_folder(run_dir)
-    config = json.loads((run_dir / "config.json").read_text())
-    result = RunResult(run_dir, run_dir.name, config["kind"], config["seed"], config, status.get("status", "unknown"),
-                       status.get("step"), status.get("message", ""), curves=fid_curves(read_metrics_log(run_dir)))
+    config = read_config(run_dir)
+    result = RunResult(run_dir, run_dir.name, config["kind"], config["seed"], config, status.status, status.step,
+                       status.message, curves=fid_curves(read_metrics(run_dir)), stale=status.stale,
+                       checkpoint_step=status.checkpoint_step)
     if not checkpoint_path(run_dir).is_file():  # diverged before its first checkpoint
         return result
     run = load_trained_run(run_dir, cfg.which, cfg.device, use_ema=cfg.weights == "ema")

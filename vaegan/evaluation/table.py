@@ -33,8 +33,12 @@ def duration(seconds: float | None) -> str:
 def status_text(r: RunResult) -> str:
     if r.diverged:
         return f"DIVERGED at step {r.status_step}" + ("" if r.scores is None else f" (scored step {r.step})")
+    if r.stale:  # a "running" run whose process is gone: say so, not "running"
+        return f"{r.status} ({r.stale}) at step {r.status_step}"
     if r.status in ("interrupted", "running"):
         return f"{r.status} at step {r.status_step}"
+    if r.status == "failed":
+        return f"FAILED at step {r.status_step}: {r.message}"
     return r.status
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from metrics import cached_statistics, get_extractor, score_samples
+from metrics import FeatureExtractor, cached_statistics, get_extractor, score_samples
 from vaegan.config import TrainConfig
 from vaegan.data import ImageDataset
 from vaegan.latent_sampler import fit_gmm
@@ -25,9 +25,11 @@ from vaegan.sampling import decode
 
 
 class FIDMonitor:
-    def __init__(self, cfg: TrainConfig, test_data: ImageDataset, train_images: torch.Tensor):
+    def __init__(self, cfg: TrainConfig, extractor: FeatureExtractor, test_data: ImageDataset,
+                 train_images: torch.Tensor):
+        """extractor: one that takes the images of test_data (see FeatureExtractor.input_shape)."""
         self.cfg = cfg
-        self.extractor = get_extractor(cfg.fid_extractor, device=cfg.device)
+        self.extractor = extractor
         # Cached beside the runs, keyed by what was measured with what: every run on this data reuses it.
         key = re.sub(r"[^A-Za-z0-9_.=-]+", "_", f"{test_data.identity}-{self.extractor.id}")
         self.real_stats = cached_statistics(Path(cfg.runs_dir) / ".fid-reference" / f"{key}.npz", self.extractor,
@@ -63,9 +65,15 @@ def fid_monitor_for(cfg: TrainConfig, test_data: ImageDataset, train_images: tor
     """A monitor, or None (with a note) when FID is off or the extractor cannot read this data."""
     if cfg.fid_every <= 0:
         return None
-    if cfg.fid_extractor == "domain" and tuple(test_data.images.shape[1:]) != (1, 28, 28):
-        print(f"note: FID during training is off: the domain extractor reads 28x28 grayscale, this data is "
-              f"{tuple(test_data.images.shape[1:])}; pass --fid-extractor inception (slow on CPU) or --fid-every 0",
+    extractor = get_extractor(cfg.fid_extractor, device=cfg.device)
+    shape = tuple(test_data.images.shape[1:])
+    if extractor.input_shape is not None and extractor.input_shape != shape:
+        print(f"note: FID during training is off: the {extractor.name} extractor reads {extractor.input_shape} "
+              f"images, this data is {shape}; pass --fid-extractor inception (slow on CPU) or --fid-every 0",
               file=out, flush=True)
         return None
-    return FIDMonitor(cfg, test_data, train_images)
+    if test_data.images.shape[0] < 2:  # a covariance needs two images; a tiny folder's test split may hold one
+        print(f"note: FID during training is off: the test split has {test_data.images.shape[0]} image(s), a Fréchet distance "
+              "needs at least 2", file=out, flush=True)
+        return None
+    return FIDMonitor(cfg, extractor, test_data, train_images)

@@ -7,7 +7,6 @@ Which networks learn what is not decided here but by the method's step (vaegan/t
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import sys
 import time
@@ -18,19 +17,19 @@ import torch
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams
 
-from vaegan.atomic import atomic_write_text
+from vaegan.checkpoint import CheckpointError, load_checkpoint, load_state_into, save_checkpoint
 from vaegan.config import TrainConfig
 from vaegan.data import ImageDataset, load_dataset, to_model_range
 from vaegan.models import resolve_model_config
-from vaegan.precision import PRECISIONS, to_layout
+from vaegan.precision import to_layout
 from vaegan.training.ema import update_ema
-from vaegan.training.checkpoint import CheckpointError, checkpoint_path, load_checkpoint, load_state_into, save_checkpoint
 from vaegan.training.fid_monitor import FIDMonitor, fid_monitor_for
 from vaegan.training.heldout import heldout_losses
 from vaegan.training.methods import METHODS
 from vaegan.training.progress import Progress, Rate
-from vaegan.training.run_dir import create_run_dir
-from vaegan.training.signals import stop_on_signals
+from vaegan.run_folder import (StatusWriter, append_metrics, check_no_live_writer, checkpoint_path, create_run_folder,
+                                remove_torn_writes, samples_dir, tensorboard_dir, write_config)
+from vaegan.training.signals import StoppedBySignal, stop_on_signals
 from vaegan.training.state import TrainState, build_state
 from vaegan.training.visuals import fixed_inputs, log_visuals
 
@@ -42,23 +41,14 @@ class NonFiniteLossError(RuntimeError):
 def validate_config(cfg: TrainConfig) -> None:
     if cfg.kind not in METHODS:
         raise ValueError(f"unknown kind {cfg.kind!r}; known: {', '.join(METHODS)}")
-    if cfg.epochs is None and cfg.steps is None and cfg.minutes is None:
-        raise ValueError("no training budget: set at least one of epochs, steps or minutes")
-    if cfg.precision not in PRECISIONS:
-        raise ValueError(f"unknown precision {cfg.precision!r}; use one of {', '.join(PRECISIONS)}")
-    if cfg.world_size != 1:
-        raise ValueError("only a single process is supported for now (world_size=1)")
-    if not 0 <= cfg.ema_decay < 1:
-        raise ValueError(f"ema_decay must be in [0, 1), got {cfg.ema_decay}")
-    for name in ("batch_size", "log_every", "image_every", "checkpoint_every"):
-        if getattr(cfg, name) <= 0:
-            raise ValueError(f"{name} must be positive, got {getattr(cfg, name)}")
+    cfg.validate()
 
 
 def load_data(cfg: TrainConfig) -> tuple[ImageDataset, ImageDataset]:
     d = cfg.data
-    train = load_dataset(d.dataset, "train", root=d.root, download=d.download, image_size=d.image_size, limit=d.limit)
-    test = load_dataset(d.dataset, "test", root=d.root, download=d.download, image_size=d.image_size)
+    common = dict(root=d.root, download=d.download, image_size=d.image_size, channels=d.channels)
+    train = load_dataset(d.dataset, "train", limit=d.limit, **common)
+    test = load_dataset(d.dataset, "test", **common)
     return train, test
 
 
@@ -70,50 +60,60 @@ def check_data_fits_model(cfg: TrainConfig, data: ImageDataset) -> None:
             f"{m.image_size}x{m.image_size}x{m.channels}; pass --image-size {m.image_size} or use a matching --model-preset"
         )
     if len(data) < cfg.batch_size:
-        raise ValueError(f"{data.name} has {len(data)} training images, fewer than one batch of {cfg.batch_size}")
+        raise ValueError(f"{data.name} training split ({', '.join(data.sources)}) has {len(data)} images, fewer than "
+                         f"one batch of {cfg.batch_size}; add images or pass --batch-size {len(data)} or less")
 
 
-def prepare(cfg: TrainConfig, model_overrides: dict | None = None) -> tuple[TrainConfig, ImageDataset, ImageDataset]:
+def resolve_config_and_data(cfg: TrainConfig, model_overrides: dict | None = None) -> tuple[TrainConfig, ImageDataset, ImageDataset]:
     """Validate cfg, load the data and resolve the architecture from it (preset + overrides such as latent_dim)."""
     validate_config(cfg)
     train_data, test_data = load_data(cfg)
     if cfg.model is None:
         model = resolve_model_config(cfg.model_preset, train_data.image_size, train_data.channels)
         cfg = dataclasses.replace(cfg, model=dataclasses.replace(model, **(model_overrides or {})))
+        cfg.validate()  # the architecture too, now that the data and the overrides have made it
+    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, files=train_data.sources + test_data.sources))
     check_data_fits_model(cfg, train_data)
     return cfg, train_data, test_data
 
 
 def train(cfg: TrainConfig, model_overrides: dict | None = None, out: TextIO = sys.stdout) -> Path:
     """Train a new run; returns its folder. The model config is resolved from the data when not given."""
-    cfg, train_data, test_data = prepare(cfg, model_overrides)
+    cfg, train_data, test_data = resolve_config_and_data(cfg, model_overrides)
     state = build_state(cfg, METHODS[cfg.kind].optimizer_groups, train_data.images)
     if cfg.init_from:
         init_from_run(state, cfg.init_from)
-    run_dir = create_run_dir(cfg)
+    run_dir = create_run_folder(cfg)
     print(f"run folder: {run_dir}", file=out, flush=True)
+    print(f"data: {', '.join(cfg.data.files)}", file=out, flush=True)
     return run_loop(state, run_dir, test_data, out)
 
 
-def resume(run_dir: str | Path, budget: dict | None = None, out: TextIO = sys.stdout) -> Path:
+def resume(run_dir: str | Path, budget: dict | None = None, out: TextIO = sys.stdout,
+           changes: dict | None = None) -> Path:
     """Continue a run from its latest checkpoint.
 
     budget: a new budget that replaces the saved one as a whole, e.g. {"steps": 2000} (epochs and minutes then no
     longer apply), so that it can extend a run as well as shorten it.
+    changes: other top-level fields to replace, for those that do not change what is learnt (e.g. {"log_every": 10}).
     """
     run_dir = Path(run_dir)
+    check_no_live_writer(run_dir)
     path = checkpoint_path(run_dir)
     ckpt = load_checkpoint(path)
     cfg = TrainConfig.from_dict(ckpt["config"])
     if budget:
         cfg = dataclasses.replace(cfg, **{"epochs": None, "steps": None, "minutes": None, **budget})
+    cfg = dataclasses.replace(cfg, **(changes or {}))
     validate_config(cfg)
     train_data, test_data = load_data(cfg)
     check_data_fits_model(cfg, train_data)
     state = build_state(cfg, METHODS[cfg.kind].optimizer_groups, train_data.images)
     state.restore(ckpt, path)
-    if budget:  # only once the checkpoint is known to fit: config.json must keep describing latest.pt
-        atomic_write_text(run_dir / "config.json", cfg.to_json())
+    if budget or changes:  # only once the checkpoint is known to fit: config.json must keep describing latest.pt
+        write_config(run_dir, cfg)
+    if removed := remove_torn_writes(run_dir):
+        print(f"removed {removed} temp file(s) of writes cut short in {run_dir}", file=out, flush=True)
     print(f"resuming {run_dir} at step {state.step}", file=out, flush=True)
     return run_loop(state, run_dir, test_data, out)
 
@@ -146,20 +146,19 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
         return seconds_budget is None or state.wall_seconds < seconds_budget
 
     # purge_step drops events a crashed session logged after its last checkpoint, so curves do not fork.
-    writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=state.step or None)
+    writer = SummaryWriter(str(tensorboard_dir(run_dir)), purge_step=state.step or None)
     if state.step == 0:
         write_run_header(writer, cfg)
     fixed = fixed_inputs(test_data.images, cfg.model.latent_dim, cfg.seed)
     fid_monitor = fid_monitor_for(cfg, test_data, state.batches.images, out)
     progress = Progress(state.step, total_steps, None if seconds_budget is None else seconds_budget - state.wall_seconds,
                         cfg.batch_size, cfg.progress_seconds, out)
-    saved_step = state.step
+    status = StatusWriter(run_dir, checkpoint_step=state.step or None)  # a resumed run starts at its checkpoint
     means = ScalarMeans()
     stats: dict[str, torch.Tensor] = {}  # stays empty when a resumed run has no budget left
     rate = Rate(state.step, cfg.batch_size)
     session_start, wall_at_start = time.monotonic(), state.wall_seconds
-    status = "interrupted"
-    write_status(run_dir, "running", state)
+    status.beat(state.step, state.wall_seconds, force=True)
     try:
         with stop_on_signals() as stop:
             while budget_left():
@@ -168,55 +167,62 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
                 update_ema(state.ema, state.nets)
                 state.step += 1
                 state.wall_seconds = wall_at_start + time.monotonic() - session_start
-                check_finite(stats, state.step, run_dir, saved_step)
+                check_finite(stats, state.step, run_dir, status.checkpoint_step)
                 means.add(stats)
                 if state.step % steps_per_epoch == 0:
                     for scheduler in state.schedulers.values():
                         scheduler.step()
                 if state.step % cfg.log_every == 0:
                     log_scalars(writer, state, means.pop(), rate.images_per_sec(state.step))
+                    status.beat(state.step, state.wall_seconds)
                 if state.step % cfg.image_every == 0:
-                    log_visuals(writer, state.ema or state.nets, fixed, state.step, run_dir / "samples")
+                    log_visuals(writer, state.ema or state.nets, fixed, state.step, samples_dir(run_dir))
                 if fid_monitor and state.step % cfg.fid_every == 0:
                     monitor_fid(state, run_dir, writer, fid_monitor, out)
                 if state.step % cfg.checkpoint_every == 0:
-                    save_with_heldout(state, run_dir, writer, test_data)
-                    saved_step = state.step
-                progress.update(state.step, summarize(stats))
+                    save_with_heldout(state, run_dir, writer, test_data, status)
+                if progress.update(state.step, summarize(stats)):
+                    status.beat(state.step, state.wall_seconds)
                 if stop.requested:
                     print(f"{stop.signal_name}: saving a checkpoint at step {state.step} before stopping", file=out, flush=True)
                     break
-        if not budget_left():  # also when a stop request came on the very last step
-            status = "finished"
-        if saved_step != state.step:
-            save_with_heldout(state, run_dir, writer, test_data)
+        if status.checkpoint_step != state.step:
+            save_with_heldout(state, run_dir, writer, test_data, status)
         if state.step % cfg.image_every != 0:
-            log_visuals(writer, state.ema or state.nets, fixed, state.step, run_dir / "samples")
+            log_visuals(writer, state.ema or state.nets, fixed, state.step, samples_dir(run_dir))
         progress.update(state.step, summarize(stats), force=True)
+        # Only now, with the last checkpoint on disk: a crash in the final save or visuals must not read "finished".
+        status.end("interrupted" if budget_left() else "finished", state.step, state.wall_seconds,
+                   f"stopped by {stop.signal_name}" if stop.requested else "")
     except NonFiniteLossError as e:
-        status = "diverged"
-        write_status(run_dir, status, state, str(e))
+        status.end("diverged", state.step, state.wall_seconds, str(e))
+        raise
+    except KeyboardInterrupt:  # a second Ctrl-C: stopped at once, without a final save
+        status.end("interrupted", state.step, state.wall_seconds, "stopped at once by a second signal")
+        raise
+    except BaseException as e:
+        status.end("failed", state.step, state.wall_seconds, f"{type(e).__name__}: {e}")
         raise
     finally:
         writer.close()
-        if status != "diverged":
-            write_status(run_dir, status, state)
+    if stop.requested:
+        raise StoppedBySignal(stop.signal_name, state.step, run_dir)
     return run_dir
 
 
-def write_status(run_dir: Path, status: str, state: TrainState, message: str = "") -> None:
-    """status.json: running | finished | interrupted (Ctrl-C, SIGTERM, a crash) | diverged (NaN/inf loss)."""
-    record = {"status": status, "step": state.step, "wall_seconds": round(state.wall_seconds, 3), "message": message}
-    atomic_write_text(run_dir / "status.json", json.dumps(record, indent=2))
-
-
-def check_finite(stats: dict[str, torch.Tensor], step: int, run_dir: Path, saved_step: int) -> None:
+def check_finite(stats: dict[str, torch.Tensor], step: int, run_dir: Path, saved_step: int | None) -> None:
     values = torch.stack([v.float() for v in stats.values()])
     if bool(torch.isfinite(values).all()):
         return
     bad = ", ".join(f"{k}={v.item():.4g}" for k, v in stats.items() if not torch.isfinite(v))
-    kept = f"the last good checkpoint (step {saved_step}) is kept in {run_dir / 'checkpoints'}" if saved_step else "no checkpoint had been saved yet"
-    raise NonFiniteLossError(
+    raise diverged_error(step, bad, run_dir, saved_step)
+
+
+def diverged_error(step: int, bad: str, run_dir: Path, saved_step: int | None) -> NonFiniteLossError:
+    """bad: the non-finite values, e.g. "loss/total=nan"; saved_step: step of the kept latest.pt, None: none."""
+    kept = "no checkpoint had been saved yet" if saved_step is None else \
+        f"the last good checkpoint (step {saved_step}) is kept in {run_dir / 'checkpoints'}"
+    return NonFiniteLossError(
         f"training diverged at step {step}: {bad}. The run stopped; {kept}. "
         "Try a lower learning rate (--lr), a KL warm-up, or (VAE-GAN) the equilibrium rule."
     )
@@ -253,16 +259,25 @@ def log_scalars(writer: SummaryWriter, state: TrainState, stats: dict[str, float
     writer.add_scalar("perf/epoch", state.step / state.batches.steps_per_epoch, state.step)
 
 
-def save_with_heldout(state: TrainState, run_dir: Path, writer: SummaryWriter, test_data: ImageDataset) -> None:
-    """Score the held-out split, log it, and write latest.pt (atomically) with the scores inside."""
+def save_with_heldout(state: TrainState, run_dir: Path, writer: SummaryWriter, test_data: ImageDataset,
+                      status: StatusWriter) -> None:
+    """Score the held-out split, log it, and write latest.pt (atomically) with the scores inside.
+
+    A non-finite held-out loss means the last update broke the weights although its training loss was finite: the
+    record is logged (null, "diverged": true), latest.pt keeps the previous good weights, NonFiniteLossError."""
     record: dict = {"step": state.step, "wall_seconds": round(state.wall_seconds, 3)}
     if state.cfg.eval_batches:
         record.update(heldout_losses(state.nets, test_data.images, state.cfg, state.cfg.eval_batches))
     for tag, value in record.items():
         if tag.startswith("test/"):
             writer.add_scalar(tag, value, state.step)
+    bad = ", ".join(f"{k}={v:.4g}" for k, v in record.items() if k.startswith("test/") and not math.isfinite(v))
+    if bad:
+        append_metrics(run_dir, {**record, "diverged": True})
+        raise diverged_error(state.step, f"held-out {bad}", run_dir, status.checkpoint_step)
     state.extra["last_eval"] = record
     save_checkpoint(state.checkpoint_payload(), checkpoint_path(run_dir, "latest"))
+    status.checkpoint_step = state.step
     append_metrics(run_dir, record)
 
 
@@ -280,15 +295,6 @@ def monitor_fid(state: TrainState, run_dir: Path, writer: SummaryWriter, monitor
         save_checkpoint(state.checkpoint_payload(), checkpoint_path(run_dir, "best"))
     print(f"step {state.step}: {fid_key}={record[fid_key]:.3f} (best {state.extra['best_fid']['value']:.3f} at step "
           f"{state.extra['best_fid']['step']}), sharpness ratio {record['sharpness/laplacian_ratio']:.3f}", file=out, flush=True)
-
-
-def append_metrics(run_dir: Path, record: dict) -> None:
-    """One JSON line per evaluation in metrics.jsonl; after a resume a step may repeat: readers keep the last."""
-    path = run_dir / "metrics.jsonl"
-    with open(path, "a+b") as f:
-        # A crash mid-append leaves a torn last line: end it, so this record is not glued onto it and lost too.
-        torn = f.tell() > 0 and (f.seek(-1, 2), f.read(1))[1] != b"\n"
-        f.write((("\n" if torn else "") + json.dumps(record) + "\n").encode())
 
 
 def write_run_header(writer: SummaryWriter, cfg: TrainConfig) -> None:

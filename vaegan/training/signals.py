@@ -5,6 +5,21 @@ from __future__ import annotations
 import signal
 import threading
 from contextlib import contextmanager
+from pathlib import Path
+
+
+class StoppedBySignal(Exception):
+    """Training stopped on SIGINT/SIGTERM after saving its checkpoint. A CLI exits with exit_code (128 + the
+    signal's number, as a shell reports a process the signal killed) so that schedulers see the stop."""
+
+    def __init__(self, signal_name: str, step: int, run_dir: Path) -> None:
+        super().__init__(f"stopped by {signal_name} at step {step}; the checkpoint is saved, continue with "
+                         f"--resume {run_dir}")
+        self.signal_name, self.step, self.run_dir = signal_name, step, run_dir
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + signal.Signals[self.signal_name].value
 
 
 class StopRequest:

@@ -9,15 +9,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from vaegan.checkpoint import CheckpointError, load_state_into
 from vaegan.config import TrainConfig
 from vaegan.data import BatchIterator
-from vaegan.models import Decoder, Discriminator, Encoder
-from vaegan.training.checkpoint import CheckpointError, load_state_into
+from vaegan.models.build import build_networks
 from vaegan.training.ema import ema_models
 from vaegan.training.optimizers import build_optimizer, build_scheduler
-from vaegan.precision import set_layout
-
-NETWORKS = {"encoder": Encoder, "decoder": Decoder, "discriminator": Discriminator}
 
 
 @dataclass
@@ -66,16 +63,6 @@ class TrainState:
         self.step = ckpt["step"]
         self.wall_seconds = ckpt["wall_seconds"]
         self.extra = ckpt["extra"]
-
-
-def build_networks(cfg: TrainConfig, names: tuple[str, ...]) -> dict[str, nn.Module]:
-    """Networks initialised from cfg.seed alone, without touching the global RNG the caller may rely on,
-    in the memory layout cfg asks for."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(cfg.seed)
-        nets = {name: NETWORKS[name](cfg.model).to(cfg.device) for name in names}
-    set_layout(nets, cfg.channels_last)
-    return nets
 
 
 def optimizer_for(cfg: TrainConfig, opt_name: str, params: list[nn.Parameter]) -> torch.optim.Optimizer:

@@ -7,14 +7,16 @@ from functools import partial
 
 from vaegan.data.celeba import load_celeba
 from vaegan.data.cifar import load_cifar10
-from vaegan.data.dataset import SPLITS, ImageDataset
+from vaegan.data.image_dataset import SPLITS, ImageDataset
 from vaegan.data.image_folder import load_image_folder
 from vaegan.data.mnist import load_idx_dataset
 from vaegan.data.resize import resize_images
 
-# A loader takes (split, root, download, image_size, limit). Loaders that decode files one by one use
-# image_size and limit to avoid wasted work; load_dataset enforces both afterwards for every loader.
-Loader = Callable[[str, str | None, bool, int | None, int | None], ImageDataset]
+# A loader takes (split, root, download, image_size, limit, channels). Loaders that decode files one by one use
+# image_size and limit to avoid wasted work, and convert to `channels`; load_dataset enforces all three afterwards
+# for every loader.
+Loader = Callable[[str, str | None, bool, int | None, int | None, int | None], ImageDataset]
+CHANNELS = (1, 3)
 
 DATASETS: dict[str, Loader] = {
     "fashion_mnist": partial(load_idx_dataset, "fashion_mnist"),
@@ -32,6 +34,7 @@ def load_dataset(
     download: bool = False,
     image_size: int | None = None,
     limit: int | None = None,
+    channels: int | None = None,
 ) -> ImageDataset:
     """Load one split of a registered dataset into memory.
 
@@ -40,6 +43,8 @@ def load_dataset(
     image_size: resize to image_size x image_size (antialiased, centre crop to square first); None keeps the
         native size, except 'celeba' and 'folder' which default to 64.
     limit: keep only the first `limit` images (quick runs and tests).
+    channels: convert every image to 1 (grayscale) or 3 (RGB) channels; 'folder' and 'celeba' only, as the others
+        come in one channel count. None: 'folder' picks one for the whole folder, the others keep theirs.
     Returns ImageDataset with images uint8 (N, C, image_size, image_size).
     Raises ValueError on bad arguments, DatasetNotFoundError / DatasetFormatError on missing / bad files.
     """
@@ -51,7 +56,12 @@ def load_dataset(
         raise ValueError(f"image_size must be a positive integer, got {image_size}")
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be a positive integer, got {limit}")
-    dataset = DATASETS[name](split, root, download, image_size, limit)
+    if channels is not None and channels not in CHANNELS:
+        raise ValueError(f"channels must be 1 (grayscale) or 3 (RGB), got {channels}")
+    dataset = DATASETS[name](split, root, download, image_size, limit, channels)
+    if channels is not None and dataset.channels != channels:
+        raise ValueError(f"{name} images have {dataset.channels} channel(s) and cannot be converted to {channels}; "
+                         "leave out --channels (channels=None in Python)")
     images, labels = dataset.images, dataset.labels
     if limit is not None and len(dataset) > limit:
         # clone: a slice would keep the full split's storage alive
@@ -61,4 +71,4 @@ def load_dataset(
         images = resize_images(images, image_size)
     if images is dataset.images:
         return dataset
-    return ImageDataset(images=images, labels=labels, name=dataset.name, split=dataset.split)
+    return ImageDataset(images=images, labels=labels, name=dataset.name, split=dataset.split, sources=dataset.sources)

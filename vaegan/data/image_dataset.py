@@ -19,12 +19,14 @@ class ImageDataset:
     labels: int64 (N,) class indices, or None when the dataset has no labels.
     name:   registry name, e.g. "fashion_mnist".
     split:  "train" or "test".
+    sources: the files (or, for decoded image folders, the folder) the pixels were read from, for the record.
     """
 
     images: torch.Tensor
     labels: torch.Tensor | None
     name: str
     split: str
+    sources: tuple[str, ...]
 
     def __post_init__(self) -> None:
         images, labels = self.images, self.labels

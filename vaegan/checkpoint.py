@@ -1,9 +1,10 @@
-"""Checkpoints: everything needed to continue a run exactly, in one file, written atomically.
+"""Checkpoints: everything needed to continue a run exactly, in one file, written atomically. Used by training
+(save, resume) and evaluation (load) alike; where a run keeps them is vaegan.run_folder.checkpoint_path.
 
 Layout of the saved dict (plain tensors and Python values only, loaded with weights_only=True):
   format, version, kind, config (TrainConfig as a dict), step, nets {name: state_dict}, optimizers, schedulers,
   rng {name: generator state}, batches (BatchIterator state), wall_seconds, extra (e.g. best metric).
-Networks are rebuilt from `config`, never unpickled as code.
+Networks are rebuilt from `config` (vaegan.models.build), never unpickled as code.
 """
 
 from __future__ import annotations
@@ -22,10 +23,6 @@ class CheckpointError(RuntimeError):
     """A checkpoint that is missing, truncated, corrupt or does not fit the networks it is loaded into."""
 
 
-def checkpoint_path(run_dir: str | Path, which: str = "latest") -> Path:
-    return Path(run_dir) / "checkpoints" / f"{which}.pt"
-
-
 def save_checkpoint(payload: dict, path: str | Path) -> None:
     atomic_torch_save({"format": FORMAT, "version": VERSION, **payload}, path)
 
@@ -36,8 +33,11 @@ def load_checkpoint(path: str | Path) -> dict:
         raise CheckpointError(f"no checkpoint at {path}; is this a run folder of vaegan, and did it run long enough to save one?")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # truncated zip, wrong file type, disk garbage: all mean the same to the user
-        raise CheckpointError(f"checkpoint {path} is corrupt or truncated and cannot be read ({type(e).__name__}: {e})") from e
+    except Exception as e:
+        # Truncated zip, another program's pickle, disk garbage: all mean the same to the user, and torch's own
+        # text (advice about weights_only) would mislead; it stays on the chain as __cause__ (VAEGAN_DEBUG=1 shows it).
+        raise CheckpointError(f"checkpoint {path} cannot be read: it is corrupt or truncated, or not a vaegan "
+                              "checkpoint; resume from another run or train again") from e
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a vaegan checkpoint (no '{FORMAT}' marker)")
     if ckpt.get("version") != VERSION:

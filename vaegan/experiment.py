@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +17,8 @@ from typing import TextIO
 
 from vaegan.recipes import DEFAULT_RECIPE, recipe_config, recipe_model
 from vaegan.config import DataConfig, TrainConfig
-from vaegan.evaluation.scoring import read_status
-from vaegan.training.checkpoint import checkpoint_path
-from vaegan.training.loop import NonFiniteLossError, prepare, resume, train
+from vaegan.run_folder import checkpoint_path, config_path, numbered_folders, read_status, safe_label
+from vaegan.training.loop import NonFiniteLossError, resolve_config_and_data, resume, train
 
 KINDS = ("vae", "vaegan")
 IGNORED_FIELDS = ("runs_dir", "run_name", "device", "progress_seconds")
@@ -50,7 +48,7 @@ def comparison_configs(train_budget: dict, seeds: int = 1, dataset: str = "fashi
     if seeds < 1:
         raise ValueError(f"seeds must be >= 1, got {seeds}")
     recipes = recipes or tuple(DEFAULT_RECIPE[kind] for kind in KINDS)
-    base = prepare(dataclasses.replace(TrainConfig(), data=DataConfig(dataset, data_root)))[0].model
+    base = resolve_config_and_data(dataclasses.replace(TrainConfig(), data=DataConfig(dataset, data_root)))[0].model
     configs = []
     for seed in range(seeds):
         for name in recipes:
@@ -58,7 +56,7 @@ def comparison_configs(train_budget: dict, seeds: int = 1, dataset: str = "fashi
             settings = {"fid_every": FID_EVERY[cfg.kind], **(overrides or {})}
             configs.append(dataclasses.replace(
                 cfg, data=DataConfig(dataset, data_root), seed=seed, runs_dir=runs_dir,
-                run_name=None if name == DEFAULT_RECIPE[cfg.kind] else re.sub(r"[^A-Za-z0-9_.-]+", "_", name),
+                run_name=None if name == DEFAULT_RECIPE[cfg.kind] else safe_label(name),
                 model=dataclasses.replace(base, **recipe_model(name)), **train_budget, **settings))
     return configs
 
@@ -67,13 +65,14 @@ def comparable(cfg: TrainConfig) -> dict:
     values = cfg.to_dict()
     for name in IGNORED_FIELDS:
         values.pop(name)
+    values["data"].pop("files")  # where the same data lay on this machine: recorded, not compared
     return values
 
 
 def saved_config(run_dir: Path) -> TrainConfig | None:
     """The config.json of a run folder, or None for a folder that is not a (readable) run of this vaegan."""
     try:
-        return TrainConfig.load(run_dir / "config.json")
+        return TrainConfig.load(config_path(run_dir))
     except (OSError, ValueError, TypeError, json.JSONDecodeError):
         return None
 
@@ -89,7 +88,8 @@ class Plan:
 
 
 # Which equal run to take when there are several: a finished one first; among equals the newest (highest number).
-_PREFERENCE = {"finished": 0, "diverged": 1, "interrupted": 2, "unknown": 3}
+# A "running" run whose process is gone (stale) counts as interrupted.
+_PREFERENCE = {"finished": 0, "diverged": 1, "interrupted": 2, "failed": 2, "stale": 2, "unknown": 3}
 
 
 def plan_run(cfg: TrainConfig, runs_dir: str | Path | None = None) -> Plan:
@@ -100,24 +100,25 @@ def plan_run(cfg: TrainConfig, runs_dir: str | Path | None = None) -> Plan:
     root = Path(runs_dir or cfg.runs_dir)
     wanted = comparable(cfg)
     candidates, skipped = [], []
-    folders = sorted((p for p in root.iterdir() if re.match(r"\d{5}-", p.name)), reverse=True) if root.is_dir() else []
-    for run_dir in folders:
+    for run_dir in reversed(numbered_folders(root)):
         saved = saved_config(run_dir)
         if saved is None or comparable(saved) != wanted:
             continue
         status = read_status(run_dir)
-        state = status.get("status", "unknown")
+        state = "stale" if status.stale else status.status
         if state == "running":
-            skipped.append(f"{run_dir} (status running: another process may be training it; if it crashed, "
-                           f"resume it with scripts/train_{cfg.kind}.py --resume {run_dir})")
+            skipped.append(f"{run_dir} (status running: another process may be training it, pid {status.pid} on "
+                           f"{status.host}; if it hangs, stop it and resume with scripts/train_{cfg.kind}.py "
+                           f"--resume {run_dir})")
         elif state != "diverged" and not checkpoint_path(run_dir).is_file():
             skipped.append(f"{run_dir} ({state}, no checkpoint)")
         elif state in _PREFERENCE:
-            candidates.append((_PREFERENCE[state], run_dir, state, status.get("step")))
+            shown = f"running ({status.stale})" if status.stale else state
+            candidates.append((_PREFERENCE[state], run_dir, shown, status.step))
     if not candidates:
         return Plan(cfg, "train", skipped=tuple(skipped))
-    _, run_dir, state, step = min(candidates, key=lambda c: c[0])  # min is stable: the newest of the best status
-    action = "resume" if state in ("interrupted", "unknown") else "reuse"
+    preference, run_dir, state, step = min(candidates, key=lambda c: c[0])  # stable: the newest of the best status
+    action = "resume" if preference >= _PREFERENCE["interrupted"] else "reuse"
     return Plan(cfg, action, run_dir, state, step, tuple(skipped))
 
 

@@ -1,0 +1,24 @@
+"""Networks rebuilt from a config: the one way training and evaluation construct them (never unpickled as code)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from vaegan.config import TrainConfig
+from vaegan.models.decoder import Decoder
+from vaegan.models.discriminator import Discriminator
+from vaegan.models.encoder import Encoder
+from vaegan.precision import set_layout
+
+NETWORKS = {"encoder": Encoder, "decoder": Decoder, "discriminator": Discriminator}
+
+
+def build_networks(cfg: TrainConfig, names: tuple[str, ...]) -> dict[str, nn.Module]:
+    """Networks (names from NETWORKS) for cfg.model, initialised from cfg.seed alone, without touching the global RNG
+    the caller may rely on, on cfg.device in the memory layout cfg asks for."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        nets = {name: NETWORKS[name](cfg.model).to(cfg.device) for name in names}
+    set_layout(nets, cfg.channels_last)
+    return nets

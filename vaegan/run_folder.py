@@ -1,0 +1,271 @@
+"""The run folder, the one module that knows its layout:
+
+    runs/00003-fashion_mnist-vaegan-b64-s0[-name]/
+        config.json          the TrainConfig (rewritten when a resume changes the budget)
+        status.json          running | finished | interrupted | failed | diverged, with pid, host and a heartbeat
+        metrics.jsonl        one strict-JSON object per evaluation (held-out loss, FID); non-finite values are null
+        checkpoints/         latest.pt, best.pt (vaegan.checkpoint)
+        tensorboard/, samples/
+
+Numbers are claimed atomically (see claim_numbered_folder), so two runs never share one, whatever their names;
+report folders are numbered the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import socket
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from vaegan.atomic import atomic_write_text
+from vaegan.config import TrainConfig
+
+SUBFOLDERS = ("checkpoints", "tensorboard", "samples")
+STATUSES = ("running", "finished", "interrupted", "failed", "diverged")
+NUMBERED = re.compile(r"(\d{5})-")
+CLAIM = re.compile(r"\.claim-(\d{5})$")  # root/.claim-NNNNN: an empty file per number ever handed out
+HEARTBEAT_SECONDS = 5.0  # at most one heartbeat write per this many seconds: an fsync'd rewrite is not free
+STALE_AFTER_SECONDS = 600.0  # a "running" status from another host is stale once its heartbeat is this old
+
+
+def safe_label(text: str) -> str:
+    """text with anything but letters, digits, '_', '.' and '-' replaced by '_', fit for a folder name."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
+
+
+def folder_number(path: str | Path) -> int | None:
+    """NNNNN of a folder named NNNNN-..., else None."""
+    m = NUMBERED.match(Path(path).name)
+    return int(m.group(1)) if m else None
+
+
+def numbered_folders(root: str | Path) -> list[Path]:
+    """The NNNNN-... folders under root, by number (ascending); [] when root does not exist."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    return sorted((p for p in root.iterdir() if p.is_dir() and folder_number(p) is not None), key=folder_number)
+
+
+def claim_numbered_folder(root: str | Path, label: str) -> Path:
+    """Create and return root/NNNNN-label with a number no other folder under root has or had.
+
+    The number is claimed by creating root/.claim-NNNNN exclusively (O_EXCL), a name that holds the number alone:
+    two processes racing for a number get it once, whatever their labels; the loser takes the next one. The claims
+    are hidden files, so whatever lists the folders under root is unaffected. Folders made before claims existed are
+    skipped by starting above every number in use."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    used = [folder_number(p) for p in numbered_folders(root)]
+    used += [int(m.group(1)) for p in root.iterdir() if (m := CLAIM.match(p.name))]
+    number = max(used, default=-1) + 1
+    while True:
+        try:
+            os.close(os.open(root / f".claim-{number:05d}", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        except FileExistsError:
+            number += 1
+            continue
+        folder = root / f"{number:05d}-{label}"
+        folder.mkdir()
+        return folder
+
+
+def run_folder_label(cfg: TrainConfig) -> str:
+    """<dataset>-<kind>-b<batch>-s<seed>[-name]: what follows the number in a run folder's name."""
+    label = f"{cfg.data.dataset}-{cfg.kind}-b{cfg.batch_size}-s{cfg.seed}"
+    return label + "-" + safe_label(cfg.run_name) if cfg.run_name else label
+
+
+def create_run_folder(cfg: TrainConfig) -> Path:
+    """A new numbered run folder under cfg.runs_dir with its subfolders and cfg saved as config.json."""
+    run_dir = claim_numbered_folder(cfg.runs_dir, run_folder_label(cfg))
+    for sub in SUBFOLDERS:
+        (run_dir / sub).mkdir()
+    write_config(run_dir, cfg)
+    return run_dir
+
+
+def config_path(run_dir: str | Path) -> Path:
+    return Path(run_dir) / "config.json"
+
+
+def status_path(run_dir: str | Path) -> Path:
+    return Path(run_dir) / "status.json"
+
+
+def metrics_path(run_dir: str | Path) -> Path:
+    return Path(run_dir) / "metrics.jsonl"
+
+
+def checkpoint_path(run_dir: str | Path, which: str = "latest") -> Path:
+    """which: "latest" | "best"."""
+    return Path(run_dir) / "checkpoints" / f"{which}.pt"
+
+
+def tensorboard_dir(run_dir: str | Path) -> Path:
+    return Path(run_dir) / "tensorboard"
+
+
+def samples_dir(run_dir: str | Path) -> Path:
+    return Path(run_dir) / "samples"
+
+
+def write_config(run_dir: str | Path, cfg: TrainConfig) -> None:
+    atomic_write_text(config_path(run_dir), cfg.to_json())
+
+
+def read_config(run_dir: str | Path) -> dict:
+    """config.json as a dict (FileNotFoundError, json.JSONDecodeError as raised)."""
+    return json.loads(config_path(run_dir).read_text())
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    """status.json, plus what a reader concluded about it (stale)."""
+
+    status: str  # one of STATUSES, or "unknown" for a folder without a readable status.json
+    step: int | None = None  # training step when written (diverged: where it diverged)
+    wall_seconds: float | None = None  # training time summed over all sessions
+    checkpoint_step: int | None = None  # step of checkpoints/latest.pt when written; None: none saved yet
+    message: str = ""  # failed: the error's first line; diverged: why
+    pid: int | None = None  # process that wrote it
+    host: str | None = None  # socket.gethostname() of that process
+    heartbeat: float | None = None  # time.time() of the last write, seconds since the epoch
+    stale: str = ""  # set by read_status for a "running" run nobody runs any more, e.g. "stale: process gone"
+
+    @property
+    def summary(self) -> str:
+        """One phrase for a person, e.g. "running (stale: process gone) at step 400, last checkpoint step 300"."""
+        text = f"{self.status} ({self.stale})" if self.stale else self.status
+        if self.step is not None:
+            text += f" at step {self.step}"
+        if self.status == "failed" and self.message:
+            text += f" ({self.message})"
+        if self.status != "finished" and self.checkpoint_step is not None:
+            text += f", last checkpoint step {self.checkpoint_step}"
+        return text
+
+
+def write_status(run_dir: str | Path, status: str, step: int, wall_seconds: float, checkpoint_step: int | None,
+                 message: str = "") -> None:
+    """Write status.json for this process (pid, host, heartbeat now). message: one line."""
+    if status not in STATUSES:
+        raise ValueError(f"unknown run status {status!r}; one of {', '.join(STATUSES)}")
+    record = RunStatus(status, step, round(wall_seconds, 3), checkpoint_step, message.strip().split("\n")[0],
+                       os.getpid(), socket.gethostname(), round(time.time(), 3))
+    fields = asdict(record)
+    del fields["stale"]  # a reader's conclusion, never stored
+    atomic_write_text(status_path(run_dir), json.dumps(fields, indent=2))
+
+
+def read_status(run_dir: str | Path, now: float | None = None) -> RunStatus:
+    """status.json; RunStatus("unknown") when absent or unreadable. A "running" status is marked stale when its
+    process is gone (same host) or its heartbeat is older than STALE_AFTER_SECONDS (another host)."""
+    try:
+        record = json.loads(status_path(run_dir).read_text())
+        known = {k: v for k, v in record.items() if k in RunStatus.__dataclass_fields__ and k != "stale"}
+        status = RunStatus(**known)
+    except (OSError, ValueError, TypeError):
+        return RunStatus("unknown")
+    if status.status == "running":
+        return RunStatus(**{**asdict(status), "stale": _staleness(status, time.time() if now is None else now)})
+    return status
+
+
+def _staleness(status: RunStatus, now: float) -> str:
+    if status.pid is None or status.host is None:
+        return ""  # written before pids were recorded: nothing to judge by
+    if status.host == socket.gethostname():
+        return "" if _pid_alive(status.pid) else "stale: process gone"
+    if status.heartbeat is not None and now - status.heartbeat > STALE_AFTER_SECONDS:
+        return f"stale: no heartbeat from {status.host} for {(now - status.heartbeat) / 60:.0f} min"
+    return ""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    return True
+
+
+def check_no_live_writer(run_dir: str | Path) -> None:
+    """Refuse to touch a run folder that another live process is training (two writers would interleave files)."""
+    status = read_status(run_dir)
+    if status.status == "running" and not status.stale and status.pid != os.getpid():
+        raise ValueError(f"{run_dir} is being trained by process {status.pid} on {status.host} (status.json: running); "
+                         "stop that process first, then resume")
+
+
+def remove_torn_writes(run_dir: str | Path) -> int:
+    """Delete the temp files of atomic writes cut short by a SIGKILL (no handler could remove them): they are never
+    read, and a run killed often would pile them up beside its checkpoints. Only for a folder with no live writer
+    (check_no_live_writer). -> how many were removed."""
+    torn = [p for folder in (Path(run_dir), Path(run_dir) / "checkpoints") for p in folder.glob(".*.tmp")]
+    for path in torn:
+        path.unlink(missing_ok=True)
+    return len(torn)
+
+
+class StatusWriter:
+    """status.json of one training session: "running" with a heartbeat at most every HEARTBEAT_SECONDS, then the
+    outcome. checkpoint_step follows the saves (set it after each one)."""
+
+    def __init__(self, run_dir: str | Path, checkpoint_step: int | None) -> None:
+        self.run_dir, self.checkpoint_step, self.last_beat = Path(run_dir), checkpoint_step, -math.inf
+
+    def beat(self, step: int, wall_seconds: float, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self.last_beat >= HEARTBEAT_SECONDS:
+            write_status(self.run_dir, "running", step, wall_seconds, self.checkpoint_step)
+            self.last_beat = now
+
+    def end(self, status: str, step: int, wall_seconds: float, message: str = "") -> None:
+        write_status(self.run_dir, status, step, wall_seconds, self.checkpoint_step, message)
+
+
+def finite_or_null(value):
+    """value with every NaN/inf float (nested in dicts, lists) replaced by None: JSON has no NaN."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_null(v) for v in value]
+    return value
+
+
+def append_metrics(run_dir: str | Path, record: dict) -> None:
+    """One strict-JSON line per evaluation in metrics.jsonl (non-finite values as null); after a resume a step may
+    repeat: readers keep the last."""
+    line = json.dumps(finite_or_null(record), allow_nan=False)
+    with open(metrics_path(run_dir), "a+b") as f:
+        # A crash mid-append leaves a torn last line: end it, so this record is not glued onto it and lost too.
+        torn = f.tell() > 0 and (f.seek(-1, 2), f.read(1))[1] != b"\n"
+        f.write((("\n" if torn else "") + line + "\n").encode())
+
+
+def read_metrics(run_dir: str | Path) -> dict[int, dict]:
+    """{step: {key: value}} from metrics.jsonl (empty when absent), steps ascending; a key logged twice for a step
+    keeps its last value. Values may be None (not finite when logged). A half-written last line (a crash mid-append)
+    is skipped, never an error: it holds no complete record."""
+    path = metrics_path(run_dir)
+    if not path.is_file():
+        return {}
+    by_step: dict[int, dict] = {}
+    for line in path.read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict) and isinstance(record.get("step"), int):
+            by_step.setdefault(record["step"], {}).update(record)
+    return dict(sorted(by_step.items()))
