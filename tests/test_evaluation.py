@@ -17,6 +17,7 @@ import torch
 from metrics import get_extractor, reconstruction_metrics, score_samples
 from vaegan.recipes import default_config
 from vaegan.config import DataConfig
+from vaegan.checkpoint import CheckpointError
 from vaegan.evaluation import EvalConfig, MixedDataError, RunFolderError, evaluate_runs
 from vaegan.evaluation.curves import Curve, fid_curves, sampler_curve, stability
 from vaegan.evaluation.html_check import self_contained_problems
@@ -239,6 +240,10 @@ def test_missing_run_or_checkpoint_is_a_clear_error(runs, tmp_path):
     (empty / "checkpoints" / "latest.pt").unlink()
     with pytest.raises(RunFolderError, match=f"run {empty} has no checkpoint"):
         evaluate_runs([empty], EVAL, out_dir=tmp_path / "r")
+    damaged = copy_run(runs[1], tmp_path)
+    (damaged / "checkpoints" / "latest.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="cannot be read"):  # the good run first: it must not be scored first
+        evaluate_runs([runs[0], damaged], EVAL, out_dir=tmp_path / "r")
     assert not (tmp_path / "r").exists()  # checked before any work
 
 

@@ -172,6 +172,18 @@ def test_a_crash_after_the_last_step_is_failed_not_finished(tiny_config, monkeyp
     assert status.checkpoint_step == load_checkpoint(checkpoint_path(run))["step"] == 2
 
 
+def test_a_crash_while_setting_up_is_failed_not_a_folder_without_status(tiny_config, monkeypatch):
+    def missing_weights(*args, **kwargs):
+        raise FileNotFoundError("FID weights not found")
+
+    monkeypatch.setattr(loop, "fid_monitor_for", missing_weights)  # set up after the run folder exists
+    with pytest.raises(FileNotFoundError):
+        train(tiny_config(steps=2))
+    status = read_status(numbered_folders(tiny_config().runs_dir)[0])
+    assert (status.status, status.message, status.step, status.checkpoint_step) == (
+        "failed", "FileNotFoundError: FID weights not found", 0, None)
+
+
 def test_a_finished_run_records_its_checkpoint_and_process(tiny_config):
     run = train(tiny_config(steps=3))
     status = read_status(run)

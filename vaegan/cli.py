@@ -153,7 +153,7 @@ def build_parser(kind: str) -> argparse.ArgumentParser:
                    help="also score samples of a latent mixture fitted to this many training codes; 0: off")
     g.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its latest checkpoint with its saved "
                    "config; budget flags given here replace its budget, and the logging cadence flags (--log-every, "
-                   "--image-every, --checkpoint-every, --progress-seconds, --fid-every) can change too; any other "
+                   "--image-every, --checkpoint-every, --progress-seconds, --fid-every) and --device can change too; any other "
                    "flag is an error (default: none: start a new run)")
     g.add_argument("--dry-run", action="store_true",
                    help="print the resolved config (JSON, on stdout) and the budget (on stderr) and stop")
@@ -187,8 +187,9 @@ def add_vaegan_flags(p: argparse.ArgumentParser, d: VAEGANLossConfig) -> None:
 
 
 BUDGET = ("epochs", "steps", "minutes")
-# What a resume may change besides the budget: how often the run reports, not what it learns.
-CADENCE = ("log_every", "image_every", "checkpoint_every", "progress_seconds", "fid_every")
+# What a resume may change besides the budget: how often the run reports and where it runs, not what it learns
+# (bit-exact continuation holds on the device it ran on; a run trained on a GPU can still go on on a CPU).
+CADENCE = ("log_every", "image_every", "checkpoint_every", "progress_seconds", "fid_every", "device")
 # Flags that set no field of the config.
 ACTIONS = ("resume", "dry_run", DOWNLOAD_FLAG.removeprefix("--").replace("-", "_"))
 KIND_NAMES = {"vae": "VAE", "vaegan": "VAE-GAN"}
@@ -317,6 +318,6 @@ def resume_main(kind: str, args: argparse.Namespace, given: set[str]) -> None:
         if path.exists():
             check_writable(path, "--resume")
     if changes:
-        applied = ([f"budget {describe_budget(cfg)}"] if budget else []) + [f"{k} {v:g}" for k, v in cadence.items()]
+        applied = ([f"budget {describe_budget(cfg)}"] if budget else []) + [f"{k} {v}" for k, v in cadence.items()]
         print(f"resume: applying {', '.join(applied)}", flush=True)
     resume(run_dir, changes=changes)

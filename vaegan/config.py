@@ -199,6 +199,19 @@ class Range:
         return f"in {'(' if self.low_open else '['}{low}, {high}{')' if self.high_open else ']'}"
 
 
+@dataclass(frozen=True)
+class OneOf:
+    """A numeric field that takes a few listed values only (e.g. 1 or 3 channels)."""
+
+    values: tuple[int, ...]
+
+    def __contains__(self, value: float) -> bool:
+        return value in self.values
+
+    def __str__(self) -> str:
+        return "in {" + ", ".join(map(str, self.values)) + "}"
+
+
 POSITIVE = Range(0, low_open=True)
 NON_NEGATIVE = Range(0)
 AT_LEAST_ONE = Range(1)
@@ -206,8 +219,8 @@ FRACTION = Range(0, 1, high_open=True)
 
 # Every numeric field of every config class, with its allowed values (for a tuple: of each element). None is
 # allowed where the field's type allows it. tests/test_cli.py checks that no numeric field is missing here.
-RANGES: dict[type, dict[str, Range]] = {
-    DataConfig: {"image_size": AT_LEAST_ONE, "limit": AT_LEAST_ONE, "channels": Range(1, 3)},
+RANGES: dict[type, dict[str, Range | OneOf]] = {
+    DataConfig: {"image_size": AT_LEAST_ONE, "limit": AT_LEAST_ONE, "channels": OneOf((1, 3))},
     ModelConfig: {
         "image_size": AT_LEAST_ONE, "channels": AT_LEAST_ONE, "latent_dim": AT_LEAST_ONE, "kernel_size": AT_LEAST_ONE,
         "enc_channels": AT_LEAST_ONE, "enc_fc": NON_NEGATIVE, "dec_base_channels": AT_LEAST_ONE,

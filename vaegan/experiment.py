@@ -2,7 +2,7 @@
 and then evaluated into one report.
 
 A run already in runs_dir with an equal config is never trained again: a finished (or diverged) one is reused, an
-interrupted one resumed. Equal means equal in everything that can change the result; where and how verbosely it ran
+interrupted, failed or stale one resumed. Equal means equal in everything that can change the result; where and how verbosely it ran
 (runs_dir, run_name, device, progress_seconds) does not count.
 """
 
@@ -133,7 +133,9 @@ def run_plan(plan: Plan, out: TextIO = sys.stdout) -> Path:
     try:
         if plan.action == "resume":
             print(f"resuming {plan.run_dir} ({plan.status} at step {plan.step}) for {label}", file=out, flush=True)
-            return resume(plan.run_dir, {k: getattr(plan.cfg, k) for k in BUDGET_FIELDS}, out=out)
+            # device is not compared (IGNORED_FIELDS): the run goes on where this job runs
+            return resume(plan.run_dir, {k: getattr(plan.cfg, k) for k in BUDGET_FIELDS}, out=out,
+                          changes={"device": plan.cfg.device})
         print(f"training {label}", file=out, flush=True)
         return train(plan.cfg, out=out)
     except NonFiniteLossError as e:

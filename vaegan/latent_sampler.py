@@ -27,6 +27,7 @@ from torch import nn
 
 from vaegan.atomic import atomic_write
 from vaegan.data import load_dataset
+from vaegan.run_folder import checkpoint_path
 from vaegan.sampling import encode_mean
 
 if TYPE_CHECKING:
@@ -160,7 +161,7 @@ def fit_gmm(encoder: nn.Module, train_images_uint8: torch.Tensor, n_components: 
 
 def gmm_path(run_dir: str | Path, which: str) -> Path:
     """Where the mixture of checkpoints/<which>.pt lives: beside it."""
-    return Path(run_dir) / "checkpoints" / f"{which}.gmm.npz"
+    return checkpoint_path(run_dir, which).with_suffix(".gmm.npz")
 
 
 def gmm_for_run(run_dir: str | Path, which: str, checkpoint_step: int, encoder: nn.Module,

@@ -209,7 +209,9 @@ def remove_torn_writes(run_dir: str | Path) -> int:
     """Delete the temp files of atomic writes cut short by a SIGKILL (no handler could remove them): they are never
     read, and a run killed often would pile them up beside its checkpoints. Only for a folder with no live writer
     (check_no_live_writer). -> how many were removed."""
-    torn = [p for folder in (Path(run_dir), Path(run_dir) / "checkpoints") for p in folder.glob(".*.tmp")]
+    # Only the files the training process writes: a reader (evaluate.py fitting a latent mixture) may be writing its own.
+    ours = [config_path(run_dir), status_path(run_dir), checkpoint_path(run_dir, "latest"), checkpoint_path(run_dir, "best")]
+    torn = [p for path in ours for p in path.parent.glob(f".{path.name}.*.tmp")]
     for path in torn:
         path.unlink(missing_ok=True)
     return len(torn)

@@ -13,8 +13,8 @@ from vaegan.data.mnist import load_idx_dataset
 from vaegan.data.resize import resize_images
 
 # A loader takes (split, root, download, image_size, limit, channels). Loaders that decode files one by one use
-# image_size and limit to avoid wasted work, and convert to `channels`; load_dataset enforces all three afterwards
-# for every loader.
+# image_size and limit to avoid wasted work, and convert to `channels`; load_dataset enforces size and limit
+# afterwards for every loader, and checks the channels.
 Loader = Callable[[str, str | None, bool, int | None, int | None, int | None], ImageDataset]
 CHANNELS = (1, 3)
 
@@ -38,7 +38,8 @@ def load_dataset(
 ) -> ImageDataset:
     """Load one split of a registered dataset into memory.
 
-    name: a key of DATASETS. split: "train" or "test". root: folder to search first (see each loader).
+    name: a key of DATASETS. split: "train" or "test". root: the only folder searched when given (an error if the
+    files are not there); None: the dataset's standard places (see each loader).
     download: fetch with torchvision when the files are not found (where supported).
     image_size: resize to image_size x image_size (antialiased, centre crop to square first); None keeps the
         native size, except 'celeba' and 'folder' which default to 64.

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from metrics import get_extractor, radial_power_spectrum, reconstruction_metrics, score_samples
+from vaegan.checkpoint import load_checkpoint
 from vaegan.data import load_dataset
 from vaegan.evaluation.curves import Curve, fid_curves
 from vaegan.latent_sampler import SAMPLERS, check_sampler_names, latent_codes, trained_run_gmm
@@ -145,6 +146,8 @@ def check_run_folder(run_dir: Path) -> RunStatus:
             "before its first save and cannot be resumed; train it again, at least until its first checkpoint "
             "(--checkpoint-every), or leave it out"
         )
+    if checkpoint_path(run_dir).is_file():
+        load_checkpoint(checkpoint_path(run_dir))  # a damaged one fails now, not after the runs before it are scored
     return status
 
 

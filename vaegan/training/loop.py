@@ -17,7 +17,7 @@ import torch
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams
 
-from vaegan.checkpoint import CheckpointError, load_checkpoint, load_state_into, save_checkpoint
+from vaegan.checkpoint import load_checkpoint, load_state_into, save_checkpoint
 from vaegan.config import TrainConfig
 from vaegan.data import ImageDataset, load_dataset, to_model_range
 from vaegan.models import resolve_model_config
@@ -72,7 +72,8 @@ def resolve_config_and_data(cfg: TrainConfig, model_overrides: dict | None = Non
         model = resolve_model_config(cfg.model_preset, train_data.image_size, train_data.channels)
         cfg = dataclasses.replace(cfg, model=dataclasses.replace(model, **(model_overrides or {})))
         cfg.validate()  # the architecture too, now that the data and the overrides have made it
-    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, files=train_data.sources + test_data.sources))
+    files = tuple(dict.fromkeys(train_data.sources + test_data.sources))  # a folder or list both splits read: once
+    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, files=files))
     check_data_fits_model(cfg, train_data)
     return cfg, train_data, test_data
 
@@ -145,23 +146,27 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
             return False
         return seconds_budget is None or state.wall_seconds < seconds_budget
 
-    # purge_step drops events a crashed session logged after its last checkpoint, so curves do not fork.
-    writer = SummaryWriter(str(tensorboard_dir(run_dir)), purge_step=state.step or None)
-    if state.step == 0:
-        write_run_header(writer, cfg)
-    fixed = fixed_inputs(test_data.images, cfg.model.latent_dim, cfg.seed)
-    fid_monitor = fid_monitor_for(cfg, test_data, state.batches.images, out)
-    progress = Progress(state.step, total_steps, None if seconds_budget is None else seconds_budget - state.wall_seconds,
-                        cfg.batch_size, cfg.progress_seconds, out)
     status = StatusWriter(run_dir, checkpoint_step=state.step or None)  # a resumed run starts at its checkpoint
-    means = ScalarMeans()
-    stats: dict[str, torch.Tensor] = {}  # stays empty when a resumed run has no budget left
-    rate = Rate(state.step, cfg.batch_size)
-    session_start, wall_at_start = time.monotonic(), state.wall_seconds
+    # "running" before any set-up: a crash from here on (e.g. missing FID weights) leaves "failed", never no status.
     status.beat(state.step, state.wall_seconds, force=True)
+    writer = None
     try:
+        # The handlers cover the final save too: a signal there is noted, and the save still completes.
         with stop_on_signals() as stop:
-            while budget_left():
+            # purge_step drops events a crashed session logged after its last checkpoint, so curves do not fork.
+            writer = SummaryWriter(str(tensorboard_dir(run_dir)), purge_step=state.step or None)
+            if state.step == 0:
+                write_run_header(writer, cfg)
+            fixed = fixed_inputs(test_data.images, cfg.model.latent_dim, cfg.seed)
+            fid_monitor = fid_monitor_for(cfg, test_data, state.batches.images, out)
+            progress = Progress(state.step, total_steps,
+                                None if seconds_budget is None else seconds_budget - state.wall_seconds,
+                                cfg.batch_size, cfg.progress_seconds, out)
+            means = ScalarMeans()
+            stats: dict[str, torch.Tensor] = {}  # stays empty when a resumed run has no budget left
+            rate = Rate(state.step, cfg.batch_size)
+            session_start, wall_at_start = time.monotonic(), state.wall_seconds
+            while budget_left() and not stop.requested:
                 x = to_layout(to_model_range(next(state.batches)).to(cfg.device), cfg.channels_last)
                 stats = train_step(state, x)
                 update_ema(state.ema, state.nets)
@@ -183,17 +188,17 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
                     save_with_heldout(state, run_dir, writer, test_data, status)
                 if progress.update(state.step, summarize(stats)):
                     status.beat(state.step, state.wall_seconds)
-                if stop.requested:
-                    print(f"{stop.signal_name}: saving a checkpoint at step {state.step} before stopping", file=out, flush=True)
-                    break
-        if status.checkpoint_step != state.step:
-            save_with_heldout(state, run_dir, writer, test_data, status)
-        if state.step % cfg.image_every != 0:
-            log_visuals(writer, state.ema or state.nets, fixed, state.step, samples_dir(run_dir))
-        progress.update(state.step, summarize(stats), force=True)
-        # Only now, with the last checkpoint on disk: a crash in the final save or visuals must not read "finished".
-        status.end("interrupted" if budget_left() else "finished", state.step, state.wall_seconds,
-                   f"stopped by {stop.signal_name}" if stop.requested else "")
+            if stop.requested:
+                print(f"{stop.signal_name}: saving a checkpoint at step {state.step} before stopping", file=out, flush=True)
+            if status.checkpoint_step != state.step:
+                save_with_heldout(state, run_dir, writer, test_data, status)
+            if state.step % cfg.image_every != 0:
+                log_visuals(writer, state.ema or state.nets, fixed, state.step, samples_dir(run_dir))
+            progress.update(state.step, summarize(stats), force=True)
+            # Only now, with the last checkpoint on disk: a crash in the final save or visuals must not read "finished".
+            stopped_early = budget_left()  # a stop request on the very last step still finished the run
+            status.end("interrupted" if stopped_early else "finished", state.step, state.wall_seconds,
+                       f"stopped by {stop.signal_name}" if stop.requested and stopped_early else "")
     except NonFiniteLossError as e:
         status.end("diverged", state.step, state.wall_seconds, str(e))
         raise
@@ -204,8 +209,9 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
         status.end("failed", state.step, state.wall_seconds, f"{type(e).__name__}: {e}")
         raise
     finally:
-        writer.close()
-    if stop.requested:
+        if writer is not None:
+            writer.close()
+    if stop.requested and stopped_early:
         raise StoppedBySignal(stop.signal_name, state.step, run_dir)
     return run_dir
 
@@ -316,4 +322,4 @@ def write_run_header(writer: SummaryWriter, cfg: TrainConfig) -> None:
         writer.file_writer.add_summary(summary)
 
 
-__all__ = ["train", "resume", "NonFiniteLossError", "CheckpointError", "validate_config"]
+__all__ = ["train", "resume", "NonFiniteLossError", "validate_config"]
