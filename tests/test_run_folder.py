@@ -10,6 +10,8 @@ import sys
 import threading
 import time
 
+import pytest
+
 from vaegan.config import TrainConfig
 from vaegan.experiment import plan_run
 from vaegan.evaluation.curves import fid_curves
@@ -120,11 +122,8 @@ def test_resume_refuses_a_live_writer_and_clears_the_temp_files_of_killed_writes
         write_status(run, "running", 2, 1.0, 2)
         record = json.loads(status_path(run).read_text())
         status_path(run).write_text(json.dumps({**record, "pid": live.pid}))  # another process, alive, training it
-        try:
+        with pytest.raises(ValueError, match=f"being trained by process {live.pid}"):
             resume(run, {"steps": 3})
-            raise AssertionError("resume went ahead while another process trains the run")
-        except ValueError as e:
-            assert f"being trained by process {live.pid}" in str(e)
         assert torn.exists()  # a live writer's temp file is not ours to delete
     finally:
         live.kill()
