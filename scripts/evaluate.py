@@ -8,6 +8,7 @@ import argparse
 
 from metrics import EXTRACTORS
 from metrics.inception import DOWNLOAD_FLAG, DOWNLOAD_HELP, download_weights
+from vaegan import distributed
 from vaegan.cli import HelpWithDefaults, check_writable, positive_int, run_cli
 from vaegan.config import check_device
 from vaegan.evaluation import EvalConfig, evaluate_runs
@@ -48,8 +49,13 @@ def main() -> None:
         cfg = EvalConfig(which=args.which, weights=args.weights, samples=args.samples, extractor=args.extractor,
                          inception_weights=args.inception_weights, seed=args.seed, device=args.device,
                          reference_size=args.reference_size, samplers=tuple(args.samplers.split(",")))
-        html = evaluate_runs(args.run_dirs, cfg, out_dir=args.out, reports_root=args.reports_dir)
-        print(f"report: {html}")
+        processes = distributed.start(args.device)  # under torchrun: the processes share the feature extraction
+        try:
+            html = evaluate_runs(args.run_dirs, cfg, out_dir=args.out, reports_root=args.reports_dir, processes=processes)
+        finally:
+            distributed.stop()
+        if processes.is_main:
+            print(f"report: {html}")
 
     run_cli(run)
 

@@ -214,7 +214,7 @@ BAD_VALUES = [
     (VAEGANLossConfig, "pixel_weight", float("inf")),
     (TrainConfig, "batch_size", 0), (TrainConfig, "epochs", -1.0), (TrainConfig, "steps", 2.5),
     (TrainConfig, "minutes", 0.0), (TrainConfig, "seed", -1), (TrainConfig, "ema_decay", 1.0),
-    (TrainConfig, "rank", -1), (TrainConfig, "world_size", 0), (TrainConfig, "log_every", 0),
+    (TrainConfig, "world_size", 0), (TrainConfig, "log_every", 0),
     (TrainConfig, "image_every", -1), (TrainConfig, "checkpoint_every", 0), (TrainConfig, "progress_seconds", 0.0),
     (TrainConfig, "eval_batches", -1), (TrainConfig, "fid_every", -5), (TrainConfig, "fid_samples", 1),
     (TrainConfig, "fid_gmm_images", -1),

@@ -6,6 +6,7 @@ from torch import distributions as D
 
 from vaegan.config import VAELossConfig
 from vaegan.losses.vae import kl_to_standard_normal, kl_weight_at, pixel_nll, reparameterize, vae_loss
+from vaegan.noise import Noise
 
 
 def test_kl_matches_torch_distributions():
@@ -36,9 +37,9 @@ def test_gaussian_nll_matches_normal_log_prob():
 
 def test_reparameterize_has_the_posterior_moments_and_is_seeded():
     mu, logvar = torch.full((20000, 2), 1.5), torch.full((20000, 2), math.log(0.25))
-    z = reparameterize(mu, logvar, torch.Generator().manual_seed(0))
+    z = reparameterize(mu, logvar, Noise(torch.Generator().manual_seed(0)))
     assert z.mean().item() == pytest.approx(1.5, abs=0.02) and z.std().item() == pytest.approx(0.5, abs=0.02)
-    torch.testing.assert_close(z, reparameterize(mu, logvar, torch.Generator().manual_seed(0)))
+    torch.testing.assert_close(z, reparameterize(mu, logvar, Noise(torch.Generator().manual_seed(0))))
 
 
 def test_kl_warmup_ramps_linearly_to_beta():

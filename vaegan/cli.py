@@ -17,7 +17,9 @@ from metrics.domain import DomainWeightsError
 from metrics.weights_file import WeightsHashMismatch
 from metrics import EXTRACTORS
 from metrics.inception import DOWNLOAD_FLAG, DOWNLOAD_HELP, InceptionWeightsError, download_weights
+from vaegan import distributed
 from vaegan.config import DataConfig, OptimConfig, TrainConfig, VAEGANLossConfig, VAELossConfig
+from vaegan.distributed import DEFAULT_TIMEOUT_SECONDS
 from vaegan.data import DatasetFormatError, DatasetNotFoundError, DATASETS
 from vaegan.models import PRESETS
 from vaegan.precision import PRECISIONS
@@ -29,7 +31,7 @@ from vaegan.training.signals import StoppedBySignal
 
 # Errors a user can fix from the message alone; anything else is a bug and keeps its traceback.
 USER_ERRORS = (DatasetNotFoundError, DatasetFormatError, CheckpointError, NonFiniteLossError, ValueError, FileNotFoundError,
-               WeightsHashMismatch, InceptionWeightsError, DomainWeightsError)
+               WeightsHashMismatch, InceptionWeightsError, DomainWeightsError, distributed.DistributedError)
 
 
 def positive_float(text: str) -> float:
@@ -110,7 +112,8 @@ def build_parser(kind: str) -> argparse.ArgumentParser:
     g.add_argument("--optimizer", default=d.optim.name, choices=["adam", "rmsprop"], help="optimizer of every network")
     g.add_argument("--lr", type=positive_float, default=d.optim.lr, help="learning rate")
     g.add_argument("--lr-decay", type=positive_float, default=d.optim.lr_decay_per_epoch, help="LR factor per epoch")
-    g.add_argument("--batch-size", type=positive_int, default=d.batch_size, help="images per step")
+    g.add_argument("--batch-size", type=positive_int, default=d.batch_size,
+                   help="images per step: the global batch, split evenly over the processes under torchrun")
     g.add_argument("--ema-decay", type=float, default=d.ema_decay,
                    help="keep a weight average of encoder and decoder for sampling and evaluation; 0: off")
     # None: not given. Any budget flag given replaces the default budget as a whole (config_from_args), so that the
@@ -136,6 +139,10 @@ def build_parser(kind: str) -> argparse.ArgumentParser:
     g.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=d.channels_last,
                    help="NHWC memory layout for the convolutions")
     g.add_argument("--runs-dir", default=d.runs_dir, help="parent of the run folders")
+    g.add_argument("--sync-batchnorm", action="store_true",
+                   help="under torchrun: BatchNorm statistics over the global batch, not each process's rows")
+    g.add_argument("--collective-timeout", type=positive_float, default=DEFAULT_TIMEOUT_SECONDS,
+                   help="under torchrun: seconds a process waits for the others before it stops with an error")
     g.add_argument("--name", default=d.run_name, help="extra tag in the run folder's name (default: none)")
     g.add_argument("--log-every", type=positive_int, default=d.log_every, help="steps between scalar logs")
     g.add_argument("--image-every", type=positive_int, default=d.image_every,
@@ -191,7 +198,7 @@ BUDGET = ("epochs", "steps", "minutes")
 # (bit-exact continuation holds on the device it ran on; a run trained on a GPU can still go on on a CPU).
 CADENCE = ("log_every", "image_every", "checkpoint_every", "progress_seconds", "fid_every", "device")
 # Flags that set no field of the config.
-ACTIONS = ("resume", "dry_run", DOWNLOAD_FLAG.removeprefix("--").replace("-", "_"))
+ACTIONS = ("resume", "dry_run", "collective_timeout", DOWNLOAD_FLAG.removeprefix("--").replace("-", "_"))
 KIND_NAMES = {"vae": "VAE", "vaegan": "VAE-GAN"}
 
 
@@ -213,7 +220,7 @@ def config_from_args(args: argparse.Namespace, kind: str) -> TrainConfig:
         batch_size=args.batch_size,
         **budget_from_args(args, d),
         seed=args.seed, device=args.device, precision=args.precision, channels_last=args.channels_last,
-        ema_decay=args.ema_decay, runs_dir=args.runs_dir, run_name=args.name,
+        ema_decay=args.ema_decay, runs_dir=args.runs_dir, run_name=args.name, sync_batchnorm=args.sync_batchnorm,
         log_every=args.log_every, image_every=args.image_every, checkpoint_every=args.checkpoint_every,
         progress_seconds=args.progress_seconds,
         fid_every=args.fid_every, fid_samples=args.fid_samples, fid_extractor=args.fid_extractor,
@@ -276,21 +283,29 @@ def train_main(kind: str, argv: Sequence[str] | None = None) -> None:
     def main():
         if args.download_inception_weights:
             download_weights()
-        if args.resume:
-            resume_main(kind, args, explicit_flags(kind, argv))
-            return
-        cfg = config_from_args(args, kind)
         if args.dry_run:
-            print(resolve_config_and_data(cfg, model_overrides(args, kind))[0].to_json())
-            print(f"budget: {describe_budget(cfg)}", file=sys.stderr)
-            return
-        check_writable(cfg.runs_dir, "--runs-dir")
-        train(cfg, model_overrides=model_overrides(args, kind))
+            processes = distributed.SINGLE
+        else:  # under torchrun: join the group (a plain run is a group of one)
+            processes = distributed.start(args.device, args.collective_timeout)
+        try:
+            if args.resume:
+                resume_main(kind, args, explicit_flags(kind, argv), processes)
+                return
+            cfg = config_from_args(args, kind)
+            if args.dry_run:
+                print(resolve_config_and_data(cfg, model_overrides(args, kind))[0].to_json())
+                print(f"budget: {describe_budget(cfg)}", file=sys.stderr)
+                return
+            check_writable(cfg.runs_dir, "--runs-dir")
+            train(cfg, model_overrides=model_overrides(args, kind), processes=processes)
+        finally:
+            distributed.stop()
 
     run_cli(main)
 
 
-def resume_main(kind: str, args: argparse.Namespace, given: set[str]) -> None:
+def resume_main(kind: str, args: argparse.Namespace, given: set[str],
+                processes: distributed.Processes = distributed.SINGLE) -> None:
     """--resume: the run's saved config, with the budget and logging cadence given on the command line."""
     run_dir = Path(args.resume)
     fixed = [k for k in sorted(given) if k not in (*BUDGET, *CADENCE, *ACTIONS)]
@@ -315,9 +330,9 @@ def resume_main(kind: str, args: argparse.Namespace, given: set[str]) -> None:
         print(f"budget: {describe_budget(cfg)}", file=sys.stderr)
         return
     for path in (run_dir, *(run_dir / sub for sub in SUBFOLDERS), metrics_path(run_dir)):
-        if path.exists():
+        if path.exists() and processes.is_main:
             check_writable(path, "--resume")
-    if changes:
+    if changes and processes.is_main:
         applied = ([f"budget {describe_budget(cfg)}"] if budget else []) + [f"{k} {v}" for k, v in cadence.items()]
         print(f"resume: applying {', '.join(applied)}", flush=True)
-    resume(run_dir, changes=changes)
+    resume(run_dir, changes=changes, processes=processes)

@@ -120,8 +120,12 @@ class TrainConfig:
     # Exponential moving average of encoder and decoder weights, used for sampling and evaluation; 0: off.
     # Ramped as min(ema_decay, (1 + step) / (10 + step)) so a short run is not dominated by its random start.
     ema_decay: float = 0.0
-    rank: int = 0
+    # Data-parallel processes of the latest session (set from torchrun's WORLD_SIZE, not by hand; batch_size is the
+    # global batch, split evenly over them). Like device, it may change on resume: the data order does not depend on it.
     world_size: int = 1
+    # With several processes: BatchNorm statistics over the global batch instead of each process's rows (then N
+    # processes train as one process would, at two small all-reduces per BatchNorm layer and pass).
+    sync_batchnorm: bool = False
     # Outputs and logging.
     runs_dir: str = "runs"
     run_name: str | None = None  # extra tag in the run folder's name
@@ -148,6 +152,8 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
+        if isinstance(values, dict) and values.get("rank") == 0:  # runs made before torchrun support recorded rank 0
+            values = {k: v for k, v in values.items() if k != "rank"}
         return _from_dict(cls, values)
 
     @classmethod
@@ -167,8 +173,9 @@ class TrainConfig:
             raise ValueError("no training budget: set at least one of epochs, steps or minutes")
         if self.precision not in PRECISIONS:
             raise ValueError(f"unknown precision {self.precision!r}; use one of {', '.join(PRECISIONS)}")
-        if self.world_size != 1 or self.rank != 0:
-            raise ValueError("only a single process is supported for now (world_size=1, rank=0)")
+        if self.batch_size % self.world_size:
+            raise ValueError(f"batch_size {self.batch_size} (the global batch) does not split evenly over {self.world_size} "
+                             f"processes; pass a --batch-size that is a multiple of {self.world_size}")
         if self.model is not None and self.model.dis_feature_layer > 1 + len(self.model.dis_channels):
             raise ValueError(f"model.dis_feature_layer must be in [1, {1 + len(self.model.dis_channels)}] (the "
                              f"discriminator's convs), got {self.model.dis_feature_layer}")
@@ -238,7 +245,7 @@ RANGES: dict[type, dict[str, Range | OneOf]] = {
     },
     TrainConfig: {
         "batch_size": AT_LEAST_ONE, "epochs": POSITIVE, "steps": AT_LEAST_ONE, "minutes": POSITIVE,
-        "seed": Range(0, 2**32 - 1), "ema_decay": FRACTION, "rank": NON_NEGATIVE, "world_size": AT_LEAST_ONE,
+        "seed": Range(0, 2**32 - 1), "ema_decay": FRACTION, "world_size": AT_LEAST_ONE,
         "log_every": AT_LEAST_ONE, "image_every": AT_LEAST_ONE, "checkpoint_every": AT_LEAST_ONE,
         "progress_seconds": POSITIVE, "eval_batches": NON_NEGATIVE, "fid_every": NON_NEGATIVE,
         "fid_samples": Range(2),  # a covariance needs two samples

@@ -3,7 +3,7 @@ and then evaluated into one report.
 
 A run already in runs_dir with an equal config is never trained again: a finished (or diverged) one is reused, an
 interrupted, failed or stale one resumed. Equal means equal in everything that can change the result; where and how verbosely it ran
-(runs_dir, run_name, device, progress_seconds) does not count.
+(runs_dir, run_name, device, progress_seconds, world_size) does not count.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from vaegan.run_folder import checkpoint_path, config_path, numbered_folders, re
 from vaegan.training.loop import NonFiniteLossError, resolve_config_and_data, resume, train
 
 KINDS = ("vae", "vaegan")
-IGNORED_FIELDS = ("runs_dir", "run_name", "device", "progress_seconds")
+IGNORED_FIELDS = ("runs_dir", "run_name", "device", "progress_seconds", "world_size")
 BUDGET_FIELDS = ("epochs", "steps", "minutes")
 
 

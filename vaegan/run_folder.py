@@ -221,17 +221,19 @@ class StatusWriter:
     """status.json of one training session: "running" with a heartbeat at most every HEARTBEAT_SECONDS, then the
     outcome. checkpoint_step follows the saves (set it after each one)."""
 
-    def __init__(self, run_dir: str | Path, checkpoint_step: int | None) -> None:
-        self.run_dir, self.checkpoint_step, self.last_beat = Path(run_dir), checkpoint_step, -math.inf
+    def __init__(self, run_dir: str | Path, checkpoint_step: int | None, write: bool = True) -> None:
+        """write: False on the processes of a distributed run other than rank 0, which only track checkpoint_step."""
+        self.run_dir, self.checkpoint_step, self.last_beat, self.write = Path(run_dir), checkpoint_step, -math.inf, write
 
     def beat(self, step: int, wall_seconds: float, force: bool = False) -> None:
         now = time.monotonic()
-        if force or now - self.last_beat >= HEARTBEAT_SECONDS:
+        if self.write and (force or now - self.last_beat >= HEARTBEAT_SECONDS):
             write_status(self.run_dir, "running", step, wall_seconds, self.checkpoint_step)
             self.last_beat = now
 
     def end(self, status: str, step: int, wall_seconds: float, message: str = "") -> None:
-        write_status(self.run_dir, status, step, wall_seconds, self.checkpoint_step, message)
+        if self.write:
+            write_status(self.run_dir, status, step, wall_seconds, self.checkpoint_step, message)
 
 
 def finite_or_null(value):

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 from vaegan.atomic import atomic_write_text
+from vaegan.distributed import SINGLE, Processes, Silent
 from vaegan.evaluation import figures
 from vaegan.evaluation.html_page import render_html
 from vaegan.evaluation.markdown_page import render_markdown
@@ -29,23 +30,28 @@ VERSION = 2  # 2: sample scores per latent sampler, FID curves per logged varian
 
 def evaluate_runs(run_dirs: list[str | Path], cfg: EvalConfig, out_dir: str | Path | None = None,
                   reports_root: str | Path = "reports", reference: Reference | None = None,
-                  out: TextIO = sys.stdout) -> Path:
+                  out: TextIO = sys.stdout, processes: Processes = SINGLE) -> Path:
     """Score every run on the same reference and write the report; returns the path of report.html.
 
     out_dir: the report folder (files in it are replaced); None: a new numbered folder under reports_root.
     reference: one built beforehand with build_reference (compare.py does, to fail before training, not after);
     None: built from the runs' dataset.
+    processes: under torchrun, every process calls this; they share the feature extraction (the slow part) and
+    rank 0 alone prints and writes.
     Raises RunFolderError for a missing run folder or one without a checkpoint, before any scoring starts."""
+    out = out if processes.is_main else Silent()
     run_dirs = [Path(p) for p in run_dirs]
     if not run_dirs:
         raise ValueError("no run folders given")
     for run_dir in run_dirs:
         check_run_folder(run_dir)
     if reference is None:
-        reference = reference_for_runs(run_dirs, cfg, out)
-    results = score_runs(run_dirs, reference, cfg, out)
+        reference = reference_for_runs(run_dirs, cfg, out, processes)
+    results = score_runs(run_dirs, reference, cfg, out, processes)
+    if not processes.is_main:
+        return Path(processes.broadcast(None))
     folder = Path(out_dir) if out_dir is not None else new_report_dir(reports_root, results)
-    return write_report(results, reference, cfg, folder)
+    return Path(processes.broadcast(str(write_report(results, reference, cfg, folder))))
 
 
 def new_report_dir(root: str | Path, results: list[RunResult]) -> Path:

@@ -20,6 +20,7 @@ import torch
 from metrics import get_extractor, radial_power_spectrum, reconstruction_metrics, score_samples
 from vaegan.checkpoint import load_checkpoint
 from vaegan.data import load_dataset
+from vaegan.distributed import SINGLE, Processes, ShardedExtractor
 from vaegan.evaluation.curves import Curve, fid_curves
 from vaegan.latent_sampler import SAMPLERS, check_sampler_names, latent_codes, trained_run_gmm
 from vaegan.run_folder import RunStatus, checkpoint_path, config_path, read_config, read_metrics, read_status
@@ -152,9 +153,10 @@ def check_run_folder(run_dir: Path) -> RunStatus:
 
 
 def build_reference(dataset: str, root: str | None, image_size: int | None, cfg: EvalConfig,
-                    out: TextIO = sys.stdout, channels: int | None = None) -> Reference:
+                    out: TextIO = sys.stdout, channels: int | None = None, processes: Processes = SINGLE) -> Reference:
     """Load the test split and extract the reference features once (the slow part with Inception on a CPU).
-    channels: the runs' --channels, so the reference images are converted as their training images were."""
+    channels: the runs' --channels, so the reference images are converted as their training images were.
+    processes: with several (torchrun), each extracts features of its share of every image set and all gather them."""
     test = load_dataset(dataset, "test", root=root, image_size=image_size, channels=channels)
     real = test.images[: cfg.reference_size]
     options = {"device": cfg.device}
@@ -164,11 +166,12 @@ def build_reference(dataset: str, root: str | None, image_size: int | None, cfg:
     print(f"reference: {len(real)} {dataset} test images ({', '.join(test.sources)}), features by {extractor.id}",
           file=out, flush=True)
     freqs, power = radial_power_spectrum(real)
-    return Reference(dataset, test.identity, test.images, real, ReferenceFeatures(extractor, real),
+    return Reference(dataset, test.identity, test.images, real, ReferenceFeatures(ShardedExtractor(extractor, processes), real),
                      (freqs.numpy(), power.numpy()))
 
 
-def reference_for_runs(run_dirs: list[Path], cfg: EvalConfig, out: TextIO = sys.stdout) -> Reference:
+def reference_for_runs(run_dirs: list[Path], cfg: EvalConfig, out: TextIO = sys.stdout,
+                       processes: Processes = SINGLE) -> Reference:
     """The reference of the runs' common dataset; MixedDataError when they were trained on different data."""
     datas = {}
     for run_dir in run_dirs:
@@ -179,11 +182,13 @@ def reference_for_runs(run_dirs: list[Path], cfg: EvalConfig, out: TextIO = sys.
                           for d, s, c in datas)
         raise MixedDataError(f"the runs were trained on different data ({found}); evaluate each dataset in its own report")
     data = next(iter(datas.values()))
-    return build_reference(data["dataset"], data.get("root"), data.get("image_size"), cfg, out, data.get("channels"))
+    return build_reference(data["dataset"], data.get("root"), data.get("image_size"), cfg, out, data.get("channels"),
+                           processes)
 
 
-def score_run(run_dir: Path, reference: Reference, cfg: EvalConfig) -> RunResult:
-    """Score one run folder (checked with check_run_folder first)."""
+def score_run(run_dir: Path, reference: Reference, cfg: EvalConfig, processes: Processes = SINGLE) -> RunResult:
+    """Score one run folder (checked with check_run_folder first). With several processes every one scores it (the
+    reference's extractor shares the work) and gets the same result; rank 0 fits and saves the latent mixture."""
     run_dir = Path(run_dir)
     status = check_run_folder(run_dir)
     config = read_config(run_dir)
@@ -196,7 +201,8 @@ def score_run(run_dir: Path, reference: Reference, cfg: EvalConfig) -> RunResult
     enc, dec = run.nets["encoder"], run.nets["decoder"]
     result.checkpoint, result.step, result.wall_seconds = run.which, run.step, run.wall_seconds
     inputs = reference.test_images[: cfg.samples]
-    gmm = trained_run_gmm(run) if any(SAMPLERS[name].needs_gmm for name in cfg.samplers) else None
+    needs_gmm = any(SAMPLERS[name].needs_gmm for name in cfg.samplers)
+    gmm = processes.main_first(lambda: trained_run_gmm(run)) if needs_gmm else None
     for name in cfg.samplers:
         # The same noise seed for every run, so the N(0, I) grids show what each decoder makes of one z.
         z = latent_codes(name, cfg.samples, run.cfg.model.latent_dim, torch.Generator().manual_seed(cfg.seed), gmm)
@@ -232,7 +238,8 @@ def score_run(run_dir: Path, reference: Reference, cfg: EvalConfig) -> RunResult
     return result
 
 
-def score_runs(run_dirs: list[Path], reference: Reference, cfg: EvalConfig, out: TextIO = sys.stdout) -> list[RunResult]:
+def score_runs(run_dirs: list[Path], reference: Reference, cfg: EvalConfig, out: TextIO = sys.stdout,
+               processes: Processes = SINGLE) -> list[RunResult]:
     """Score every run, printing a line per run with its headline scores, its time and the time left."""
     results: list[RunResult] = []
     start = time.monotonic()
@@ -240,7 +247,7 @@ def score_runs(run_dirs: list[Path], reference: Reference, cfg: EvalConfig, out:
         print(f"[{i}/{len(run_dirs)}] scoring {run_dir} ({cfg.which} checkpoint, N={cfg.samples} "
               f"per sampler: {', '.join(cfg.samplers)})", file=out, flush=True)
         t0 = time.monotonic()
-        result = score_run(run_dir, reference, cfg)
+        result = score_run(run_dir, reference, cfg, processes)
         results.append(result)
         elapsed = time.monotonic() - start
         left = elapsed / i * (len(run_dirs) - i)

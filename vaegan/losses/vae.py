@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from vaegan.config import VAELossConfig
+from vaegan.noise import Noise
 
 
 class VAELoss(NamedTuple):
@@ -23,9 +24,9 @@ class VAELoss(NamedTuple):
     kl_weight: float
 
 
-def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """z = mu + sigma * eps, eps ~ N(0, I) drawn from `generator` so a run's noise is part of its saved state."""
-    eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, noise: Noise) -> torch.Tensor:
+    """z = mu + sigma * eps, eps ~ N(0, I) drawn from `noise` so a run's noise is part of its saved state."""
+    eps = noise.randn(mu.shape, mu.device, mu.dtype)
     return mu + torch.exp(0.5 * logvar) * eps
 
 

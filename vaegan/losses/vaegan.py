@@ -34,8 +34,10 @@ import torch
 import torch.nn.functional as F
 
 from vaegan.config import VAEGANLossConfig, VAELossConfig
+from vaegan.distributed import SINGLE, Processes
 from vaegan.losses.vae import kl_to_standard_normal, kl_weight_at, reparameterize
 from vaegan.models import DiscriminatorOutput
+from vaegan.noise import Noise
 from vaegan.precision import autocast
 
 
@@ -62,11 +64,12 @@ def decoder_adversarial_loss(fake_logits: torch.Tensor, form: str) -> torch.Tens
     raise ValueError(f"unknown adversarial loss {form!r}; use 'non_saturating' or 'saturating'")
 
 
-def vaegan_losses(nets: dict, x: torch.Tensor, noise: torch.Generator, cfg: VAEGANLossConfig,
-                  vae_cfg: VAELossConfig, step: int, precision: str = "fp32") -> VAEGANLosses:
-    """One forward pass of Algorithm 1 on a batch x: (B, C, H, W) in [-1, 1].
+def vaegan_losses(nets: dict, x: torch.Tensor, noise: Noise, cfg: VAEGANLossConfig,
+                  vae_cfg: VAELossConfig, step: int, precision: str = "fp32", processes: Processes = SINGLE) -> VAEGANLosses:
+    """One forward pass of Algorithm 1 on a batch x: (B, C, H, W) in [-1, 1] (this process's rows of the global batch).
 
-    precision "bf16": the networks run under bf16 autocast; noise, losses and their reductions stay in fp32."""
+    precision "bf16": the networks run under bf16 autocast; noise, losses and their reductions stay in fp32.
+    processes: with several, the one statistic that is not a per-image mean (L_llike's scale) covers the global batch."""
     enc, dec, dis = nets["encoder"], nets["decoder"], nets["discriminator"]
     n_pixels = x[0].numel()
     fast = autocast(x.device.type, precision)
@@ -75,7 +78,7 @@ def vaegan_losses(nets: dict, x: torch.Tensor, noise: torch.Generator, cfg: VAEG
         mu, logvar = (t.float() for t in enc(x))
     prior = kl_to_standard_normal(mu, logvar).sum(1).mean() / n_pixels
     z = reparameterize(mu, logvar, noise)
-    z_p = torch.randn(mu.shape, generator=noise, device=x.device, dtype=mu.dtype)
+    z_p = noise.randn(mu.shape, x.device, mu.dtype)
     # One decoder pass over [z, z_p] and one discriminator pass over [x, x~, x_p]: each BatchNorm then normalises
     # all parts with the same statistics. Separate passes would normalise x~ by its own batch statistics and cancel
     # any error shared by the whole batch (contrast, brightness) before Dis_l(x) and Dis_l(x~) are compared.
@@ -87,7 +90,8 @@ def vaegan_losses(nets: dict, x: torch.Tensor, noise: torch.Generator, cfg: VAEG
     x_rec = x_rec.float()
     # Relative to the energy of the real features: Dis_l sits before a BatchNorm, so its scale is arbitrary and
     # drifts as Dis trains; the ratio does not (the denominator is a constant to every gradient).
-    feature = (real.features - rec.features).pow(2).mean() / real.features.detach().pow(2).mean().clamp_min(1e-12)
+    energy = processes.mean(real.features.detach().pow(2).mean())  # of the global batch: equal for every process
+    feature = (real.features - rec.features).pow(2).mean() / energy.clamp_min(1e-12)
     pixel = (x_rec - x).pow(2).mean()
     reconstruction = feature + cfg.pixel_weight * pixel
 

@@ -7,6 +7,10 @@ training codes of the generator that will be evaluated (the average if there is 
 
 Real-data statistics are computed once per session; the noise comes from generators of its own, so monitoring
 neither moves the training noise (resume stays exact) nor adds sampling noise to the curve.
+
+With several processes, each extracts the features of its share of the samples and all gather them in order
+(vaegan.distributed.ShardedExtractor): every process gets the scores of all samples, those one process gets. The
+latent mixture is fitted by rank 0 and sent to the others; rank 0 computes and caches the real statistics first.
 """
 
 from __future__ import annotations
@@ -20,16 +24,20 @@ from torch import nn
 from metrics import FeatureExtractor, cached_statistics, get_extractor, score_samples
 from vaegan.config import TrainConfig
 from vaegan.data import ImageDataset
+from vaegan.distributed import SINGLE, Processes, ShardedExtractor
 from vaegan.latent_sampler import fit_gmm
 from vaegan.sampling import decode
 
 
 class FIDMonitor:
     def __init__(self, cfg: TrainConfig, extractor: FeatureExtractor, test_data: ImageDataset,
-                 train_images: torch.Tensor):
-        """extractor: one that takes the images of test_data (see FeatureExtractor.input_shape)."""
+                 train_images: torch.Tensor, processes: Processes = SINGLE):
+        """extractor: one that takes the images of test_data (see FeatureExtractor.input_shape). With several
+        processes, every one constructs it (rank 0 first: fid_monitor_for) and calls it at the same steps."""
         self.cfg = cfg
         self.extractor = extractor
+        self.sharded = ShardedExtractor(extractor, processes)
+        self.processes = processes
         # Cached beside the runs, keyed by what was measured with what: every run on this data reuses it.
         key = re.sub(r"[^A-Za-z0-9_.=-]+", "_", f"{test_data.identity}-{self.extractor.id}")
         self.real_stats = cached_statistics(Path(cfg.runs_dir) / ".fid-reference" / f"{key}.npz", self.extractor,
@@ -39,7 +47,7 @@ class FIDMonitor:
         self.z = torch.randn(cfg.fid_samples, cfg.model.latent_dim, generator=torch.Generator().manual_seed(cfg.seed + 4))
 
     def _score(self, decoder: nn.Module, z: torch.Tensor) -> dict:
-        return score_samples(decode(decoder, z), self.real_stats, self.extractor, kid=False,
+        return score_samples(decode(decoder, z), self.real_stats, self.sharded, kid=False,
                              real_images_for_sharpness=self.sharpness_reference)
 
     def __call__(self, nets: dict[str, nn.Module], ema: dict[str, nn.Module]) -> tuple[dict[str, float], str]:
@@ -52,7 +60,9 @@ class FIDMonitor:
             record[f"{prefix}/{self.extractor.name}"] = scores["fid"]
         if self.cfg.fid_gmm_images > 0:
             generator = ema or nets
-            gmm = fit_gmm(generator["encoder"], self.train_images, seed=self.cfg.seed, max_images=self.cfg.fid_gmm_images)
+            gmm = self.processes.broadcast(
+                fit_gmm(generator["encoder"], self.train_images, seed=self.cfg.seed, max_images=self.cfg.fid_gmm_images)
+                if self.processes.is_main else None)
             z = gmm.sample(self.cfg.fid_samples, torch.Generator().manual_seed(self.cfg.seed + 5))
             prefix, scores = prefix + "_gmm", self._score(generator["decoder"], z)
             record[f"{prefix}/{self.extractor.name}"] = scores["fid"]
@@ -61,7 +71,8 @@ class FIDMonitor:
         return record, f"{prefix}/{self.extractor.name}"
 
 
-def fid_monitor_for(cfg: TrainConfig, test_data: ImageDataset, train_images: torch.Tensor, out) -> FIDMonitor | None:
+def fid_monitor_for(cfg: TrainConfig, test_data: ImageDataset, train_images: torch.Tensor, out,
+                    processes: Processes = SINGLE) -> FIDMonitor | None:
     """A monitor, or None (with a note) when FID is off or the extractor cannot read this data."""
     if cfg.fid_every <= 0:
         return None
@@ -76,4 +87,4 @@ def fid_monitor_for(cfg: TrainConfig, test_data: ImageDataset, train_images: tor
         print(f"note: FID during training is off: the test split has {test_data.images.shape[0]} image(s), a Fréchet distance "
               "needs at least 2", file=out, flush=True)
         return None
-    return FIDMonitor(cfg, extractor, test_data, train_images)
+    return processes.main_first(lambda: FIDMonitor(cfg, extractor, test_data, train_images, processes))

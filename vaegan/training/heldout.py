@@ -7,6 +7,7 @@ import torch
 from vaegan.config import TrainConfig
 from vaegan.data import to_model_range
 from vaegan.losses.vae import kl_to_standard_normal, pixel_nll, reparameterize
+from vaegan.noise import Noise
 from vaegan.sampling import eval_mode
 
 
@@ -20,14 +21,14 @@ def heldout_losses(nets: dict, test_images: torch.Tensor, cfg: TrainConfig, n_ba
     """
     enc, dec = nets["encoder"], nets["decoder"]
     device = next(enc.parameters()).device
-    generator = torch.Generator(device=device).manual_seed(cfg.seed + 2)
+    noise = Noise(torch.Generator(device=device).manual_seed(cfg.seed + 2))
     images = test_images[: n_batches * cfg.batch_size]
     totals = {"recon": 0.0, "kl": 0.0, "pixel_mse": 0.0}
     with eval_mode(enc, dec):
         for chunk in images.split(cfg.batch_size):
             x = to_model_range(chunk).to(device)
             mu, logvar = enc(x)
-            a = dec.preactivation(reparameterize(mu, logvar, generator))
+            a = dec.preactivation(reparameterize(mu, logvar, noise))
             totals["recon"] += pixel_nll(x, a, cfg.vae).sum().item()
             totals["kl"] += kl_to_standard_normal(mu, logvar).sum().item()
             totals["pixel_mse"] += (torch.tanh(dec.preactivation(mu)) - x).pow(2).mean((1, 2, 3)).sum().item()

@@ -2,12 +2,17 @@
 
 `train(cfg)` starts a new run folder; `resume(run_dir)` continues one exactly where its last checkpoint left off.
 Which networks learn what is not decided here but by the method's step (vaegan/training/methods.py).
+
+Under torchrun every process runs this loop on its rows of each global batch (vaegan/distributed.py); the processes
+agree after every step on the clock, a stop signal and a non-finite loss, so they always stop together. Only rank 0
+writes: run folder, status, TensorBoard, samples, checkpoints, progress lines.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import signal
 import sys
 import time
 from pathlib import Path
@@ -20,6 +25,7 @@ from torch.utils.tensorboard.summary import hparams
 from vaegan.checkpoint import load_checkpoint, load_state_into, save_checkpoint
 from vaegan.config import TrainConfig
 from vaegan.data import ImageDataset, load_dataset, to_model_range
+from vaegan.distributed import SINGLE, Processes, Silent
 from vaegan.models import resolve_model_config
 from vaegan.precision import to_layout
 from vaegan.training.ema import update_ema
@@ -78,42 +84,54 @@ def resolve_config_and_data(cfg: TrainConfig, model_overrides: dict | None = Non
     return cfg, train_data, test_data
 
 
-def train(cfg: TrainConfig, model_overrides: dict | None = None, out: TextIO = sys.stdout) -> Path:
-    """Train a new run; returns its folder. The model config is resolved from the data when not given."""
-    cfg, train_data, test_data = resolve_config_and_data(cfg, model_overrides)
-    state = build_state(cfg, METHODS[cfg.kind].optimizer_groups, train_data.images)
+def train(cfg: TrainConfig, model_overrides: dict | None = None, out: TextIO = sys.stdout,
+          processes: Processes = SINGLE) -> Path:
+    """Train a new run; returns its folder. The model config is resolved from the data when not given.
+    processes: the torchrun group this process is part of (every process calls train with the same cfg)."""
+    out = out if processes.is_main else Silent()
+    cfg, train_data, test_data = resolve_config_and_data(dataclasses.replace(cfg, world_size=processes.world_size),
+                                                         model_overrides)
+    state = build_state(cfg, METHODS[cfg.kind].optimizer_groups, train_data.images, processes)
     if cfg.init_from:
         init_from_run(state, cfg.init_from)
-    run_dir = create_run_folder(cfg)
+    run_dir = Path(processes.broadcast(str(create_run_folder(cfg)) if processes.is_main else None))
     print(f"run folder: {run_dir}", file=out, flush=True)
     print(f"data: {', '.join(cfg.data.files)}", file=out, flush=True)
+    if processes.is_distributed:
+        print(f"processes: {processes.world_size} (global batch {cfg.batch_size}, "
+              f"{cfg.batch_size // processes.world_size} per process)", file=out, flush=True)
     return run_loop(state, run_dir, test_data, out)
 
 
 def resume(run_dir: str | Path, budget: dict | None = None, out: TextIO = sys.stdout,
-           changes: dict | None = None) -> Path:
-    """Continue a run from its latest checkpoint.
+           changes: dict | None = None, processes: Processes = SINGLE) -> Path:
+    """Continue a run from its latest checkpoint, on any number of processes (every one reads the same checkpoint;
+    the data order does not depend on how many there are).
 
     budget: a new budget that replaces the saved one as a whole, e.g. {"steps": 2000} (epochs and minutes then no
     longer apply), so that it can extend a run as well as shorten it.
     changes: other top-level fields to replace, for those that do not change what is learnt (e.g. {"log_every": 10}).
     """
     run_dir = Path(run_dir)
-    check_no_live_writer(run_dir)
+    out = out if processes.is_main else Silent()
+    if processes.is_main:
+        check_no_live_writer(run_dir)
     path = checkpoint_path(run_dir)
     ckpt = load_checkpoint(path)
-    cfg = TrainConfig.from_dict(ckpt["config"])
+    saved = TrainConfig.from_dict(ckpt["config"])
+    cfg = saved
     if budget:
         cfg = dataclasses.replace(cfg, **{"epochs": None, "steps": None, "minutes": None, **budget})
-    cfg = dataclasses.replace(cfg, **(changes or {}))
+    cfg = dataclasses.replace(cfg, **(changes or {}), world_size=processes.world_size)
     validate_config(cfg)
     train_data, test_data = load_data(cfg)
     check_data_fits_model(cfg, train_data)
-    state = build_state(cfg, METHODS[cfg.kind].optimizer_groups, train_data.images)
+    state = build_state(cfg, METHODS[cfg.kind].optimizer_groups, train_data.images, processes)
     state.restore(ckpt, path)
-    if budget or changes:  # only once the checkpoint is known to fit: config.json must keep describing latest.pt
+    # Only once the checkpoint is known to fit: config.json must keep describing latest.pt.
+    if processes.is_main and cfg != saved:
         write_config(run_dir, cfg)
-    if removed := remove_torn_writes(run_dir):
+    if processes.is_main and (removed := remove_torn_writes(run_dir)):
         print(f"removed {removed} temp file(s) of writes cut short in {run_dir}", file=out, flush=True)
     print(f"resuming {run_dir} at step {state.step}", file=out, flush=True)
     return run_loop(state, run_dir, test_data, out)
@@ -135,7 +153,7 @@ def step_budget(cfg: TrainConfig, steps_per_epoch: int) -> int | None:
 
 
 def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: TextIO) -> Path:
-    cfg = state.cfg
+    cfg, processes = state.cfg, state.processes
     train_step = METHODS[cfg.kind].train_step
     steps_per_epoch = state.batches.steps_per_epoch
     total_steps = step_budget(cfg, steps_per_epoch)
@@ -146,7 +164,8 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
             return False
         return seconds_budget is None or state.wall_seconds < seconds_budget
 
-    status = StatusWriter(run_dir, checkpoint_step=state.step or None)  # a resumed run starts at its checkpoint
+    # A resumed run starts at its checkpoint. Only rank 0 writes status.json.
+    status = StatusWriter(run_dir, checkpoint_step=state.step or None, write=processes.is_main)
     # "running" before any set-up: a crash from here on (e.g. missing FID weights) leaves "failed", never no status.
     status.beat(state.step, state.wall_seconds, force=True)
     writer = None
@@ -154,11 +173,12 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
         # The handlers cover the final save too: a signal there is noted, and the save still completes.
         with stop_on_signals() as stop:
             # purge_step drops events a crashed session logged after its last checkpoint, so curves do not fork.
-            writer = SummaryWriter(str(tensorboard_dir(run_dir)), purge_step=state.step or None)
-            if state.step == 0:
-                write_run_header(writer, cfg)
+            if processes.is_main:
+                writer = SummaryWriter(str(tensorboard_dir(run_dir)), purge_step=state.step or None)
+                if state.step == 0:
+                    write_run_header(writer, cfg)
             fixed = fixed_inputs(test_data.images, cfg.model.latent_dim, cfg.seed)
-            fid_monitor = fid_monitor_for(cfg, test_data, state.batches.images, out)
+            fid_monitor = fid_monitor_for(cfg, test_data, state.batches.images, out, processes)
             progress = Progress(state.step, total_steps,
                                 None if seconds_budget is None else seconds_budget - state.wall_seconds,
                                 cfg.batch_size, cfg.progress_seconds, out)
@@ -166,39 +186,43 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
             stats: dict[str, torch.Tensor] = {}  # stays empty when a resumed run has no budget left
             rate = Rate(state.step, cfg.batch_size)
             session_start, wall_at_start = time.monotonic(), state.wall_seconds
-            while budget_left() and not stop.requested:
-                x = to_layout(to_model_range(next(state.batches)).to(cfg.device), cfg.channels_last)
+            stop_signal = None  # the signal that every process agreed to stop on
+            while budget_left() and stop_signal is None:
+                x = to_layout(to_model_range(processes.rows(next(state.batches))).to(cfg.device), cfg.channels_last)
                 stats = train_step(state, x)
                 update_ema(state.ema, state.nets)
                 state.step += 1
                 state.wall_seconds = wall_at_start + time.monotonic() - session_start
-                check_finite(stats, state.step, run_dir, status.checkpoint_step)
+                stop_signal = agree_after_step(state, stats, stop.signal_name, run_dir, status.checkpoint_step)
                 means.add(stats)
                 if state.step % steps_per_epoch == 0:
                     for scheduler in state.schedulers.values():
                         scheduler.step()
                 if state.step % cfg.log_every == 0:
-                    log_scalars(writer, state, means.pop(), rate.images_per_sec(state.step))
+                    scalars = means.pop(processes)  # every process takes part: the mean over the global batch
+                    if writer:
+                        log_scalars(writer, state, scalars, rate.images_per_sec(state.step))
                     status.beat(state.step, state.wall_seconds)
-                if state.step % cfg.image_every == 0:
+                if writer and state.step % cfg.image_every == 0:
                     log_visuals(writer, state.ema or state.nets, fixed, state.step, samples_dir(run_dir))
                 if fid_monitor and state.step % cfg.fid_every == 0:
                     monitor_fid(state, run_dir, writer, fid_monitor, out)
                 if state.step % cfg.checkpoint_every == 0:
                     save_with_heldout(state, run_dir, writer, test_data, status)
-                if progress.update(state.step, summarize(stats)):
+                if progress.update(state.step, summarize(stats) if processes.is_main else ""):
                     status.beat(state.step, state.wall_seconds)
-            if stop.requested:
-                print(f"{stop.signal_name}: saving a checkpoint at step {state.step} before stopping", file=out, flush=True)
+            if stop_signal:
+                print(f"{stop_signal}: saving a checkpoint at step {state.step} before stopping", file=out, flush=True)
             if status.checkpoint_step != state.step:
                 save_with_heldout(state, run_dir, writer, test_data, status)
-            if state.step % cfg.image_every != 0:
+            if writer and state.step % cfg.image_every != 0:
                 log_visuals(writer, state.ema or state.nets, fixed, state.step, samples_dir(run_dir))
-            progress.update(state.step, summarize(stats), force=True)
+            progress.update(state.step, summarize(stats) if processes.is_main else "", force=True)
             # Only now, with the last checkpoint on disk: a crash in the final save or visuals must not read "finished".
             stopped_early = budget_left()  # a stop request on the very last step still finished the run
             status.end("interrupted" if stopped_early else "finished", state.step, state.wall_seconds,
-                       f"stopped by {stop.signal_name}" if stop.requested and stopped_early else "")
+                       f"stopped by {stop_signal}" if stop_signal and stopped_early else "")
+            processes.barrier()  # the others wait for rank 0's last save: they exit once the run is on disk
     except NonFiniteLossError as e:
         status.end("diverged", state.step, state.wall_seconds, str(e))
         raise
@@ -211,17 +235,29 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
     finally:
         if writer is not None:
             writer.close()
-    if stop.requested and stopped_early:
-        raise StoppedBySignal(stop.signal_name, state.step, run_dir)
+    if stop_signal and stopped_early:
+        raise StoppedBySignal(stop_signal, state.step, run_dir)
     return run_dir
 
 
-def check_finite(stats: dict[str, torch.Tensor], step: int, run_dir: Path, saved_step: int | None) -> None:
-    values = torch.stack([v.float() for v in stats.values()])
-    if bool(torch.isfinite(values).all()):
-        return
-    bad = ", ".join(f"{k}={v.item():.4g}" for k, v in stats.items() if not torch.isfinite(v))
-    raise diverged_error(step, bad, run_dir, saved_step)
+def agree_after_step(state: TrainState, stats: dict[str, torch.Tensor], signal_name: str | None, run_dir: Path,
+                     saved_step: int | None) -> str | None:
+    """After each step: NonFiniteLossError if any process's loss is not finite; the stop signal any process got
+    (None: go on). With several processes they agree in one all-reduce (max of clock, signal number and a non-finite
+    flag), so every one takes the same decision at the same step and none waits forever for another."""
+    finite = bool(torch.isfinite(torch.stack([v.float() for v in stats.values()])).all())
+    if state.processes.is_distributed:
+        number = signal.Signals[signal_name].value if signal_name else 0
+        mine = torch.tensor([state.wall_seconds, number, 0.0 if finite else 1.0], dtype=torch.float64)
+        wall, number, any_bad = state.processes.max(mine).tolist()
+        state.wall_seconds = wall  # the slowest process's clock: the time budget ends at the same step for all
+        signal_name = signal.Signals(int(number)).name if number else None
+        if any_bad and finite:
+            raise diverged_error(state.step, "a non-finite loss on another process", run_dir, saved_step)
+    if not finite:
+        bad = ", ".join(f"{k}={v.item():.4g}" for k, v in stats.items() if not torch.isfinite(v))
+        raise diverged_error(state.step, bad, run_dir, saved_step)
+    return signal_name
 
 
 def diverged_error(step: int, bad: str, run_dir: Path, saved_step: int | None) -> NonFiniteLossError:
@@ -250,10 +286,12 @@ class ScalarMeans:
             self.sums[k] = self.sums.get(k, 0.0) + v.float()
             self.counts[k] = self.counts.get(k, 0) + 1
 
-    def pop(self) -> dict[str, float]:
-        out = {k: (v / self.counts[k]).item() for k, v in self.sums.items()}
+    def pop(self, processes: Processes = SINGLE) -> dict[str, float]:
+        """The means since the last pop, averaged over the processes (each saw its rows of the same steps)."""
+        keys = list(self.sums)
+        means = processes.mean(torch.stack([self.sums[k] / self.counts[k] for k in keys])).tolist() if keys else []
         self.sums, self.counts = {}, {}
-        return out
+        return dict(zip(keys, means))
 
 
 def log_scalars(writer: SummaryWriter, state: TrainState, stats: dict[str, float], images_per_sec: float) -> None:
@@ -270,7 +308,11 @@ def save_with_heldout(state: TrainState, run_dir: Path, writer: SummaryWriter, t
     """Score the held-out split, log it, and write latest.pt (atomically) with the scores inside.
 
     A non-finite held-out loss means the last update broke the weights although its training loss was finite: the
-    record is logged (null, "diverged": true), latest.pt keeps the previous good weights, NonFiniteLossError."""
+    record is logged (null, "diverged": true), latest.pt keeps the previous good weights, NonFiniteLossError.
+    Rank 0 alone scores and writes; the others go on (and wait for it at the next step's all-reduce)."""
+    if not state.processes.is_main:
+        status.checkpoint_step = state.step
+        return
     record: dict = {"step": state.step, "wall_seconds": round(state.wall_seconds, 3)}
     if state.cfg.eval_batches:
         record.update(heldout_losses(state.nets, test_data.images, state.cfg, state.cfg.eval_batches))
@@ -288,17 +330,20 @@ def save_with_heldout(state: TrainState, run_dir: Path, writer: SummaryWriter, t
 
 
 def monitor_fid(state: TrainState, run_dir: Path, writer: SummaryWriter, monitor: FIDMonitor, out: TextIO) -> None:
-    """Score the fixed prior samples; a new best FID also becomes checkpoints/best.pt."""
+    """Score the fixed prior samples; a new best FID also becomes checkpoints/best.pt. Every process scores its share
+    of the samples and gets the same scores (vaegan/training/fid_monitor.py); rank 0 writes."""
     scores, fid_key = monitor(state.nets, state.ema)
     record = {"step": state.step, "wall_seconds": round(state.wall_seconds, 3), **scores}
-    for tag, value in record.items():
-        if "/" in tag:
-            writer.add_scalar(tag, value, state.step)
-    append_metrics(run_dir, record)
+    if writer:
+        for tag, value in record.items():
+            if "/" in tag:
+                writer.add_scalar(tag, value, state.step)
+        append_metrics(run_dir, record)
     best = state.extra.get("best_fid")
     if best is None or record[fid_key] < best["value"]:
         state.extra["best_fid"] = {"value": record[fid_key], "step": state.step, "key": fid_key}
-        save_checkpoint(state.checkpoint_payload(), checkpoint_path(run_dir, "best"))
+        if writer:
+            save_checkpoint(state.checkpoint_payload(), checkpoint_path(run_dir, "best"))
     print(f"step {state.step}: {fid_key}={record[fid_key]:.3f} (best {state.extra['best_fid']['value']:.3f} at step "
           f"{state.extra['best_fid']['step']}), sharpness ratio {record['sharpness/laplacian_ratio']:.3f}", file=out, flush=True)
 

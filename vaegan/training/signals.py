@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,9 +23,15 @@ class StoppedBySignal(Exception):
         return 128 + signal.Signals[self.signal_name].value
 
 
+# A second signal this soon after the first is the same request: Ctrl-C reaches torchrun's workers both from the
+# terminal and forwarded by torchrun. Later, a second signal means "stop now, without saving".
+REPEAT_WINDOW_SECONDS = 1.0
+
+
 class StopRequest:
     def __init__(self) -> None:
         self.signal_name: str | None = None
+        self.at = 0.0  # time.monotonic() of the first signal
 
     @property
     def requested(self) -> bool:
@@ -40,9 +47,12 @@ def stop_on_signals():
         return
 
     def handler(signum, frame):
+        now = time.monotonic()
         if request.requested:
+            if now - request.at < REPEAT_WINDOW_SECONDS:
+                return  # the same stop delivered twice: by the terminal and by a launcher that forwards it (torchrun)
             raise KeyboardInterrupt
-        request.signal_name = signal.Signals(signum).name
+        request.signal_name, request.at = signal.Signals(signum).name, now
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:

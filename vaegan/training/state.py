@@ -12,7 +12,10 @@ from torch import nn
 from vaegan.checkpoint import CheckpointError, load_state_into
 from vaegan.config import TrainConfig
 from vaegan.data import BatchIterator
+from vaegan.distributed import SINGLE, Processes
 from vaegan.models.build import build_networks
+from vaegan.models.sync_batchnorm import use_global_batchnorm
+from vaegan.noise import Noise
 from vaegan.training.ema import ema_models
 from vaegan.training.optimizers import build_optimizer, build_scheduler
 
@@ -23,12 +26,13 @@ class TrainState:
     nets: dict[str, nn.Module]
     optimizers: dict[str, torch.optim.Optimizer]
     schedulers: dict[str, torch.optim.lr_scheduler.LRScheduler]
-    noise: torch.Generator  # all sampling noise of training (reparameterisation, prior z), so resume replays it
-    batches: BatchIterator
+    noise: Noise  # all sampling noise of training (reparameterisation, prior z), so resume replays it
+    batches: BatchIterator  # global batches: this process trains on processes.rows() of each
     step: int = 0
     wall_seconds: float = 0.0  # training time summed over all sessions of this run
     extra: dict = field(default_factory=dict)  # small bookkeeping saved with the state, e.g. the best FID
     ema: dict[str, nn.Module] = field(default_factory=dict)  # averaged encoder/decoder (AveragedModel); {}: no EMA
+    processes: Processes = SINGLE  # the data-parallel group this process trains in (vaegan/distributed.py)
 
     def checkpoint_payload(self) -> dict:
         return {
@@ -73,15 +77,20 @@ def optimizer_for(cfg: TrainConfig, opt_name: str, params: list[nn.Parameter]) -
     return build_optimizer(params, optim)
 
 
-def build_state(cfg: TrainConfig, optimizer_groups: dict[str, tuple[str, ...]], train_images: torch.Tensor) -> TrainState:
-    """optimizer_groups: optimizer name -> the networks it updates, e.g. {"vae": ("encoder", "decoder")}."""
+def build_state(cfg: TrainConfig, optimizer_groups: dict[str, tuple[str, ...]], train_images: torch.Tensor,
+                processes: Processes = SINGLE) -> TrainState:
+    """optimizer_groups: optimizer name -> the networks it updates, e.g. {"vae": ("encoder", "decoder")}.
+    Every process builds the same state: networks and noise from cfg.seed alone."""
     names = tuple(dict.fromkeys(n for group in optimizer_groups.values() for n in group))
     nets = build_networks(cfg, names)
+    if cfg.sync_batchnorm:
+        nets = {name: use_global_batchnorm(net) for name, net in nets.items()}
     optimizers = {
         opt: optimizer_for(cfg, opt, [p for n in group for p in nets[n].parameters()])
         for opt, group in optimizer_groups.items()
     }
     schedulers = {opt: build_scheduler(o, cfg.optim) for opt, o in optimizers.items()}
-    noise = torch.Generator(device=cfg.device).manual_seed(cfg.seed + 1)
+    noise = Noise(torch.Generator(device=cfg.device).manual_seed(cfg.seed + 1), processes)
     batches = BatchIterator(train_images, cfg.batch_size, seed=cfg.seed)
-    return TrainState(cfg, nets, optimizers, schedulers, noise, batches, ema=ema_models(nets, cfg.ema_decay))
+    return TrainState(cfg, nets, optimizers, schedulers, noise, batches, ema=ema_models(nets, cfg.ema_decay),
+                      processes=processes)

@@ -24,6 +24,8 @@ def vae_train_step(state: TrainState, x: torch.Tensor) -> dict[str, torch.Tensor
     loss = vae_loss(x, a, mu, logvar, state.cfg.vae, state.step)
     opt.zero_grad(set_to_none=True)
     loss.total.backward()
+    for net in (enc, dec):  # one all-reduce per network (a no-op with one process)
+        state.processes.average_([p.grad for p in net.parameters() if p.grad is not None])
     stats = {"grad_norm/encoder": grad_norm(enc), "grad_norm/decoder": grad_norm(dec)}
     opt.step()
     return {

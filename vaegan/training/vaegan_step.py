@@ -4,6 +4,10 @@ All three gradients are taken at the same parameters from one forward pass (as i
 torch.autograd.grad of that network's own loss with respect to that network's parameters only. Nothing
 accumulates into a shared .grad, so no gradient can leak from one network's loss into another network, and
 no optimizer steps before every gradient is taken (which would change the graph under the later ones).
+
+With several processes (torchrun), each network's gradient is averaged over them in one all-reduce right after it is
+taken, and every decision made from batch statistics (the equilibrium rule, the adaptive gamma) uses their mean over
+the processes, so all processes take the same branches and apply the same update.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import torch
 from torch import nn
 
 from vaegan.config import VAEGANLossConfig
+from vaegan.distributed import SINGLE, Processes
 from vaegan.losses.vaegan import vaegan_losses
 from vaegan.training.gradients import grad_norm
 from vaegan.training.state import TrainState
@@ -19,16 +24,20 @@ from vaegan.training.state import TrainState
 OPTIMIZER_GROUPS = {"encoder": ("encoder",), "decoder": ("decoder",), "discriminator": ("discriminator",)}
 
 
-def gradients(loss: torch.Tensor, net: nn.Module) -> list[torch.Tensor]:
+def gradients(loss: torch.Tensor, net: nn.Module, processes: Processes = SINGLE) -> list[torch.Tensor]:
+    """d loss / d (net's parameters), averaged over the processes; a parameter the loss does not reach gets zeros."""
     params = [p for p in net.parameters() if p.requires_grad]
-    return list(torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True))
+    grads = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
+    grads = [torch.zeros_like(p) if g is None else g for p, g in zip(params, grads)]
+    processes.average_(grads)
+    return grads
 
 
-def apply_gradients(net: nn.Module, grads: list[torch.Tensor | None], optimizer: torch.optim.Optimizer) -> torch.Tensor:
+def apply_gradients(net: nn.Module, grads: list[torch.Tensor], optimizer: torch.optim.Optimizer) -> torch.Tensor:
     """Set .grad from `grads`, step, and return the gradient norm."""
     params = [p for p in net.parameters() if p.requires_grad]
     for p, g in zip(params, grads):
-        p.grad = torch.zeros_like(p) if g is None else g
+        p.grad = g
     norm = grad_norm(net)
     optimizer.step()
     return norm
@@ -51,32 +60,37 @@ def equilibrium_decisions(dis_real: torch.Tensor, dis_fake: torch.Tensor, cfg: V
     return train_dis, train_dec
 
 
-def adaptive_gamma(feature_loss: torch.Tensor, adversarial_loss: torch.Tensor, decoder: nn.Module, gamma: float) -> torch.Tensor:
+def adaptive_gamma(feature_loss: torch.Tensor, adversarial_loss: torch.Tensor, decoder: nn.Module, gamma: float,
+                   processes: Processes = SINGLE) -> torch.Tensor:
     """gamma * |grad adversarial| / |grad feature| at the decoder's last layer: the two terms then pull the output
-    layer equally hard (times gamma), whatever scale the Dis_l features drift to."""
+    layer equally hard (times gamma), whatever scale the Dis_l features drift to. Gradients of the global batch."""
     last = decoder.to_image.weight
-    g_feat = torch.autograd.grad(feature_loss, last, retain_graph=True)[0].norm()
-    g_adv = torch.autograd.grad(adversarial_loss, last, retain_graph=True)[0].norm()
-    return (gamma * g_adv / (g_feat + 1e-8)).clamp(max=1e4).detach()
+    g_feat = torch.autograd.grad(feature_loss, last, retain_graph=True)[0]
+    g_adv = torch.autograd.grad(adversarial_loss, last, retain_graph=True)[0]
+    processes.average_([g_feat, g_adv])
+    return (gamma * g_adv.norm() / (g_feat.norm() + 1e-8)).clamp(max=1e4).detach()
 
 
 def vaegan_train_step(state: TrainState, x: torch.Tensor) -> dict[str, torch.Tensor]:
     """x: (B, C, H, W) in [-1, 1]. Returns detached 0-d tensors to log."""
     cfg = state.cfg.vaegan
     enc, dec, dis = state.nets["encoder"], state.nets["decoder"], state.nets["discriminator"]
-    losses = vaegan_losses(state.nets, x, state.noise, cfg, state.cfg.vae, state.step, state.cfg.precision)
-    train_dis, train_dec = equilibrium_decisions(losses.stats["loss/dis_real"], losses.stats["loss/dis_fake"], cfg)
+    processes = state.processes
+    losses = vaegan_losses(state.nets, x, state.noise, cfg, state.cfg.vae, state.step, state.cfg.precision, processes)
+    dis_real, dis_fake = processes.mean(torch.stack([losses.stats["loss/dis_real"], losses.stats["loss/dis_fake"]])) \
+        if cfg.equilibrium else (losses.stats["loss/dis_real"], losses.stats["loss/dis_fake"])
+    train_dis, train_dec = equilibrium_decisions(dis_real, dis_fake, cfg)
 
-    gamma = adaptive_gamma(losses.decoder_feature, losses.decoder_adversarial, dec, cfg.gamma) \
+    gamma = adaptive_gamma(losses.decoder_feature, losses.decoder_adversarial, dec, cfg.gamma, processes) \
         if cfg.adaptive_gamma else torch.tensor(cfg.gamma, device=x.device)
     decoder_loss = gamma * losses.decoder_feature + losses.decoder_adversarial
 
     # Encoder phase: L_prior + L_llike only; L_GAN is not part of its loss, so none of it can reach the encoder.
-    enc_grads = gradients(losses.encoder, enc)
+    enc_grads = gradients(losses.encoder, enc, processes)
     # Decoder phase: gamma * L_llike + its adversarial loss, with respect to the decoder's parameters only.
-    dec_grads = gradients(decoder_loss, dec) if train_dec else None
+    dec_grads = gradients(decoder_loss, dec, processes) if train_dec else None
     # Discriminator phase: its cross-entropy only, never L_llike.
-    dis_grads = gradients(losses.discriminator, dis) if train_dis else None
+    dis_grads = gradients(losses.discriminator, dis, processes) if train_dis else None
 
     stats = dict(losses.stats)
     stats["grad_norm/encoder"] = apply_gradients(enc, enc_grads, state.optimizers["encoder"])
