@@ -12,3 +12,19 @@ def grad_norm(module: nn.Module) -> torch.Tensor:
     if not norms:
         return torch.zeros((), device=next(module.parameters()).device)
     return torch.linalg.vector_norm(torch.stack(norms))
+
+
+def gradients(loss: torch.Tensor, net: nn.Module) -> list[torch.Tensor | None]:
+    """d loss / d (each trainable parameter of `net`), and of no other network; the graph is kept for later losses."""
+    params = [p for p in net.parameters() if p.requires_grad]
+    return list(torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True))
+
+
+def apply_gradients(net: nn.Module, grads: list[torch.Tensor | None], optimizer: torch.optim.Optimizer) -> torch.Tensor:
+    """Set .grad from `grads`, step, and return the gradient norm."""
+    params = [p for p in net.parameters() if p.requires_grad]
+    for p, g in zip(params, grads):
+        p.grad = torch.zeros_like(p) if g is None else g
+    norm = grad_norm(net)
+    optimizer.step()
+    return norm
