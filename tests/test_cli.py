@@ -14,13 +14,14 @@ import pytest
 from PIL import Image
 
 from vaegan.cli import build_parser, train_main
-from vaegan.config import (RANGES, DataConfig, ModelConfig, OptimConfig, TrainConfig, VAEGANLossConfig, VAELossConfig,
-                           check_device)
+from vaegan.config import (RANGES, DataConfig, ModelConfig, OptimConfig, SoftIntroVAELossConfig, TrainConfig,
+                           VAEGANLossConfig, VAELossConfig, check_device)
 from vaegan.evaluation.scoring import check_run_folder
 from vaegan.training.loop import train
 
 REPO = Path(__file__).resolve().parents[1]
-CONFIG_CLASSES = (DataConfig, ModelConfig, OptimConfig, VAELossConfig, VAEGANLossConfig, TrainConfig)
+CONFIG_CLASSES = (DataConfig, ModelConfig, OptimConfig, VAELossConfig, VAEGANLossConfig, SoftIntroVAELossConfig,
+                  TrainConfig)
 
 
 def cli_error(capsys, main, *args) -> str:
@@ -124,7 +125,7 @@ def test_a_budget_flag_replaces_the_default_budget(fashion_mnist, capsys, argv, 
     assert f"budget: {budget}\n" in err
 
 
-@pytest.mark.parametrize("kind", ["vae", "vaegan"])
+@pytest.mark.parametrize("kind", ["vae", "vaegan", "softintrovae"])
 def test_help_shows_every_default(kind):
     lines = build_parser(kind).format_help().splitlines()
     options, current = [], None
@@ -212,6 +213,8 @@ BAD_VALUES = [
     (VAEGANLossConfig, "gamma", -1.0), (VAEGANLossConfig, "equilibrium_value", float("nan")),
     (VAEGANLossConfig, "equilibrium_margin", -0.1), (VAEGANLossConfig, "label_smoothing", 2.0),
     (VAEGANLossConfig, "pixel_weight", float("inf")),
+    (SoftIntroVAELossConfig, "beta_rec", -1.0), (SoftIntroVAELossConfig, "beta_kl", float("nan")),
+    (SoftIntroVAELossConfig, "beta_neg", -256.0), (SoftIntroVAELossConfig, "gamma_r", float("-inf")),
     (TrainConfig, "batch_size", 0), (TrainConfig, "epochs", -1.0), (TrainConfig, "steps", 2.5),
     (TrainConfig, "minutes", 0.0), (TrainConfig, "seed", -1), (TrainConfig, "ema_decay", 1.0),
     (TrainConfig, "world_size", 0), (TrainConfig, "log_every", 0),
@@ -220,9 +223,9 @@ BAD_VALUES = [
     (TrainConfig, "fid_gmm_images", -1),
 ]
 PREFIX = {DataConfig: "data.", ModelConfig: "model.", OptimConfig: "optim.", VAELossConfig: "vae.",
-          VAEGANLossConfig: "vaegan.", TrainConfig: ""}
+          VAEGANLossConfig: "vaegan.", SoftIntroVAELossConfig: "softintrovae.", TrainConfig: ""}
 SECTION = {DataConfig: "data", ModelConfig: "model", OptimConfig: "optim", VAELossConfig: "vae",
-           VAEGANLossConfig: "vaegan"}
+           VAEGANLossConfig: "vaegan", SoftIntroVAELossConfig: "softintrovae"}
 
 
 def numeric_fields(cls) -> set[str]:

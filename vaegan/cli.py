@@ -1,4 +1,5 @@
-"""Command-line layer shared by scripts/train_vae.py and scripts/train_vaegan.py: flags -> TrainConfig -> library.
+"""Command-line layer shared by scripts/train_vae.py, train_vaegan.py and train_softintrovae.py: flags -> TrainConfig
+-> library.
 
 Every flag maps to one config field; defaults shown by --help are the config's own defaults, so the CLI never
 holds a second copy of them.
@@ -18,7 +19,7 @@ from metrics.weights_file import WeightsHashMismatch
 from metrics import EXTRACTORS
 from metrics.inception import DOWNLOAD_FLAG, DOWNLOAD_HELP, InceptionWeightsError, download_weights
 from vaegan import distributed
-from vaegan.config import DataConfig, OptimConfig, TrainConfig, VAEGANLossConfig, VAELossConfig
+from vaegan.config import DataConfig, OptimConfig, SoftIntroVAELossConfig, TrainConfig, VAEGANLossConfig, VAELossConfig
 from vaegan.distributed import DEFAULT_TIMEOUT_SECONDS
 from vaegan.data import DatasetFormatError, DatasetNotFoundError, DATASETS
 from vaegan.models import PRESETS
@@ -88,7 +89,7 @@ def build_parser(kind: str) -> argparse.ArgumentParser:
     d = default_config(kind)
     p = argparse.ArgumentParser(
         allow_abbrev=False,  # full names only: a prefix that matches a future flag must not change meaning
-        description=f"Train a {'VAE-GAN (Larsen et al. 2016)' if kind == 'vaegan' else 'VAE'}; "
+        description=f"Train a {DESCRIPTIONS[kind]}; "
         "writes a run folder with config.json, checkpoints/, tensorboard/ and samples/.",
         formatter_class=HelpWithDefaults,
     )
@@ -123,12 +124,19 @@ def build_parser(kind: str) -> argparse.ArgumentParser:
                    help=f"passes over the training data (default: {d.epochs:g} when no budget flag is given)")
     g.add_argument("--steps", type=positive_int, default=None, help="training steps (default: no step limit)")
     g.add_argument("--minutes", type=positive_float, default=None, help="wall-clock budget (default: no time limit)")
-    g = p.add_argument_group("VAE loss" if kind == "vae" else "VAE loss terms used by the VAE-GAN (KL weight)")
-    g.add_argument("--likelihood", default=d.vae.likelihood, choices=["bernoulli", "gaussian"],
-                   help="pixel likelihood of the reconstruction term")
-    g.add_argument("--beta", type=float, default=d.vae.beta, help="KL weight")
-    g.add_argument("--kl-warmup-steps", type=int, default=d.vae.kl_warmup_steps,
-                   help="steps over which the KL weight ramps from 0 to --beta")
+    if kind == "softintrovae":
+        # Soft-IntroVAE trains on its own ELBO (its flags below); the VAE's likelihood only scores the held-out split.
+        g = p.add_argument_group("held-out ELBO")
+        g.add_argument("--likelihood", default=d.vae.likelihood, choices=["bernoulli", "gaussian"],
+                       help="pixel likelihood of the held-out negative ELBO logged at each checkpoint (a reference)")
+        add_softintrovae_flags(p, d.softintrovae)
+    else:
+        g = p.add_argument_group("VAE loss" if kind == "vae" else "VAE loss terms used by the VAE-GAN (KL weight)")
+        g.add_argument("--likelihood", default=d.vae.likelihood, choices=["bernoulli", "gaussian"],
+                       help="pixel likelihood of the reconstruction term")
+        g.add_argument("--beta", type=float, default=d.vae.beta, help="KL weight")
+        g.add_argument("--kl-warmup-steps", type=int, default=d.vae.kl_warmup_steps,
+                       help="steps over which the KL weight ramps from 0 to --beta")
     if kind == "vaegan":
         add_vaegan_flags(p, d.vaegan)
     g = p.add_argument_group("run")
@@ -193,13 +201,26 @@ def add_vaegan_flags(p: argparse.ArgumentParser, d: VAEGANLossConfig) -> None:
                    help="scale of the discriminator's widths after its first conv (the preset's are 1)")
 
 
+def add_softintrovae_flags(p: argparse.ArgumentParser, d: SoftIntroVAELossConfig) -> None:
+    g = p.add_argument_group("Soft-IntroVAE (defaults: the authors' for 28x28 MNIST and Fashion-MNIST)")
+    g.add_argument("--beta-rec", type=float, default=d.beta_rec, help="weight of the reconstruction error in each ELBO")
+    g.add_argument("--beta-kl", type=float, default=d.beta_kl,
+                   help="weight of the KL of real data (encoder) and of generated data (decoder)")
+    g.add_argument("--beta-neg", type=float, default=d.beta_neg,
+                   help="weight of the generated data's KL inside the encoder's exponential term")
+    g.add_argument("--gamma-r", type=float, default=d.gamma_r,
+                   help="weight of the generated data's reconstruction error in the decoder's loss")
+
+
 BUDGET = ("epochs", "steps", "minutes")
 # What a resume may change besides the budget: how often the run reports and where it runs, not what it learns
 # (bit-exact continuation holds on the device it ran on; a run trained on a GPU can still go on on a CPU).
 CADENCE = ("log_every", "image_every", "checkpoint_every", "progress_seconds", "fid_every", "device")
 # Flags that set no field of the config.
 ACTIONS = ("resume", "dry_run", "collective_timeout", DOWNLOAD_FLAG.removeprefix("--").replace("-", "_"))
-KIND_NAMES = {"vae": "VAE", "vaegan": "VAE-GAN"}
+KIND_NAMES = {"vae": "VAE", "vaegan": "VAE-GAN", "softintrovae": "Soft-IntroVAE"}
+DESCRIPTIONS = {"vae": "VAE", "vaegan": "VAE-GAN (Larsen et al. 2016)",
+                "softintrovae": "Soft-IntroVAE (Daniel & Tamar 2021)"}
 
 
 def budget_from_args(args: argparse.Namespace, default: TrainConfig) -> dict:
@@ -216,7 +237,8 @@ def config_from_args(args: argparse.Namespace, kind: str) -> TrainConfig:
         model_preset=args.model_preset,
         optim=dataclasses.replace(d.optim, name=args.optimizer, lr=args.lr, lr_decay_per_epoch=args.lr_decay,
                                   discriminator_lr_scale=getattr(args, "dis_lr_scale", d.optim.discriminator_lr_scale)),
-        vae=VAELossConfig(likelihood=args.likelihood, beta=args.beta, kl_warmup_steps=args.kl_warmup_steps),
+        vae=VAELossConfig(likelihood=args.likelihood, beta=getattr(args, "beta", d.vae.beta),
+                          kl_warmup_steps=getattr(args, "kl_warmup_steps", d.vae.kl_warmup_steps)),
         batch_size=args.batch_size,
         **budget_from_args(args, d),
         seed=args.seed, device=args.device, precision=args.precision, channels_last=args.channels_last,
@@ -237,6 +259,9 @@ def config_from_args(args: argparse.Namespace, kind: str) -> TrainConfig:
             ),
             init_from=args.init_from,
         )
+    if kind == "softintrovae":
+        cfg = dataclasses.replace(cfg, softintrovae=SoftIntroVAELossConfig(
+            beta_rec=args.beta_rec, beta_kl=args.beta_kl, beta_neg=args.beta_neg, gamma_r=args.gamma_r))
     return cfg
 
 

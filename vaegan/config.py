@@ -1,8 +1,8 @@
 """Typed configuration for a training run, saved as JSON with every checkpoint and report.
 
-One `TrainConfig` describes a whole run, VAE or VAE-GAN. Every field has a default that works on a 2-core CPU
-with Fashion-MNIST; the CLIs only override fields. `to_dict`/`from_dict` round-trip through JSON exactly, so a
-checkpoint carries what is needed to rebuild its networks (nothing is unpickled as code).
+One `TrainConfig` describes a whole run, VAE, VAE-GAN or Soft-IntroVAE. Every field has a default that works on a
+2-core CPU with Fashion-MNIST; the CLIs only override fields. `to_dict`/`from_dict` round-trip through JSON exactly, so
+a checkpoint carries what is needed to rebuild its networks (nothing is unpickled as code).
 """
 
 from __future__ import annotations
@@ -96,14 +96,28 @@ class VAEGANLossConfig:
 
 
 @dataclass
+class SoftIntroVAELossConfig:
+    """Weights of Soft-IntroVAE (Daniel & Tamar 2021, Algorithm 1); see vaegan/losses/softintrovae.py.
+
+    The defaults are the authors' for MNIST and Fashion-MNIST (their soft_intro_vae/README.md and main.py: beta_kl 1,
+    beta_rec 1, beta_neg 256; gamma_r 1e-8 is their train function's and main.py's default)."""
+
+    beta_rec: float = 1.0  # weight of the reconstruction error in every ELBO
+    beta_kl: float = 1.0  # weight of the KL in the ELBO of real data (encoder) and of generated data (decoder)
+    beta_neg: float = 256.0  # weight of the KL in the ELBO of generated data inside the encoder's exponential term
+    gamma_r: float = 1e-8  # weight of the generated data's reconstruction error in the decoder's loss
+
+
+@dataclass
 class TrainConfig:
-    kind: str = "vae"  # "vae" | "vaegan"
+    kind: str = "vae"  # "vae" | "vaegan" | "softintrovae"
     data: DataConfig = field(default_factory=DataConfig)
     model_preset: str = "auto"  # a name in vaegan.models.PRESETS, or "auto" (chosen from the image size)
     model: ModelConfig | None = None  # resolved from model_preset when the run starts
     optim: OptimConfig = field(default_factory=OptimConfig)
     vae: VAELossConfig = field(default_factory=VAELossConfig)
     vaegan: VAEGANLossConfig = field(default_factory=VAEGANLossConfig)
+    softintrovae: SoftIntroVAELossConfig = field(default_factory=SoftIntroVAELossConfig)
     batch_size: int = 64
     # The budget: training stops at whichever comes first; at least one must be set.
     epochs: float | None = 5.0
@@ -166,7 +180,7 @@ class TrainConfig:
         Training and resume call it; loading a config does not, since a finished run may name another machine's
         device."""
         for prefix, part in (("", self), ("data.", self.data), ("model.", self.model), ("optim.", self.optim),
-                             ("vae.", self.vae), ("vaegan.", self.vaegan)):
+                             ("vae.", self.vae), ("vaegan.", self.vaegan), ("softintrovae.", self.softintrovae)):
             if part is not None:  # model: None until resolved from the data
                 check_ranges(part, prefix)
         if self.epochs is None and self.steps is None and self.minutes is None:
@@ -242,6 +256,9 @@ RANGES: dict[type, dict[str, Range | OneOf]] = {
     VAEGANLossConfig: {
         "gamma": NON_NEGATIVE, "equilibrium_value": POSITIVE, "equilibrium_margin": NON_NEGATIVE,
         "label_smoothing": FRACTION, "pixel_weight": NON_NEGATIVE,
+    },
+    SoftIntroVAELossConfig: {
+        "beta_rec": NON_NEGATIVE, "beta_kl": NON_NEGATIVE, "beta_neg": NON_NEGATIVE, "gamma_r": NON_NEGATIVE,
     },
     TrainConfig: {
         "batch_size": AT_LEAST_ONE, "epochs": POSITIVE, "steps": AT_LEAST_ONE, "minutes": POSITIVE,

@@ -12,7 +12,7 @@ from vaegan.evaluation.curves import Curve, sampler_curve
 from vaegan.evaluation.scoring import RunResult
 from vaegan.latent_sampler import SAMPLERS
 
-KIND_LABELS = {"vae": "VAE", "vaegan": "VAE-GAN"}
+KIND_LABELS = {"vae": "VAE", "vaegan": "VAE-GAN", "softintrovae": "Soft-IntroVAE"}
 # A mean gap of 2 pooled standard deviations between two groups of seeds is what seed noise rarely makes.
 SEPARATED_AT = 2.0
 

@@ -7,7 +7,7 @@ from typing import Callable
 
 import torch
 
-from vaegan.training import vae_step, vaegan_step
+from vaegan.training import softintrovae_step, vae_step, vaegan_step
 from vaegan.training.state import TrainState
 
 
@@ -20,4 +20,5 @@ class Method:
 METHODS: dict[str, Method] = {
     "vae": Method(vae_step.OPTIMIZER_GROUPS, vae_step.vae_train_step),
     "vaegan": Method(vaegan_step.OPTIMIZER_GROUPS, vaegan_step.vaegan_train_step),
+    "softintrovae": Method(softintrovae_step.OPTIMIZER_GROUPS, softintrovae_step.softintrovae_train_step),
 }

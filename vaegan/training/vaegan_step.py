@@ -18,29 +18,10 @@ from torch import nn
 from vaegan.config import VAEGANLossConfig
 from vaegan.distributed import SINGLE, Processes
 from vaegan.losses.vaegan import vaegan_losses
-from vaegan.training.gradients import grad_norm
+from vaegan.training.gradients import apply_gradients, gradients
 from vaegan.training.state import TrainState
 
 OPTIMIZER_GROUPS = {"encoder": ("encoder",), "decoder": ("decoder",), "discriminator": ("discriminator",)}
-
-
-def gradients(loss: torch.Tensor, net: nn.Module, processes: Processes = SINGLE) -> list[torch.Tensor]:
-    """d loss / d (net's parameters), averaged over the processes; a parameter the loss does not reach gets zeros."""
-    params = [p for p in net.parameters() if p.requires_grad]
-    grads = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
-    grads = [torch.zeros_like(p) if g is None else g for p, g in zip(params, grads)]
-    processes.average_(grads)
-    return grads
-
-
-def apply_gradients(net: nn.Module, grads: list[torch.Tensor], optimizer: torch.optim.Optimizer) -> torch.Tensor:
-    """Set .grad from `grads`, step, and return the gradient norm."""
-    params = [p for p in net.parameters() if p.requires_grad]
-    for p, g in zip(params, grads):
-        p.grad = g
-    norm = grad_norm(net)
-    optimizer.step()
-    return norm
 
 
 def equilibrium_decisions(dis_real: torch.Tensor, dis_fake: torch.Tensor, cfg: VAEGANLossConfig) -> tuple[bool, bool]:
