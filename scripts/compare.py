@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""The main job: train a VAE and a VAE-GAN on the same data with the same architecture, seed(s) and budget, then
-score both into one report (report.html, report.md, metrics.json). Runs already trained with the same settings are
-reused (an interrupted one is resumed), so running it again only redoes what is missing."""
+"""The main job: train a VAE and a VAE-GAN (or any set of methods: --methods vae,vaegan,softintrovae) on the same
+data with the same architecture, seed(s) and budget, then score them into one report (report.html, report.md,
+metrics.json). Runs already trained with the same settings are reused (an interrupted one is resumed), so running it
+again only redoes what is missing."""
 
 import argparse
 import time
@@ -12,9 +13,17 @@ from vaegan.cli import HelpWithDefaults, check_writable, positive_float, positiv
 from vaegan.config import TrainConfig
 from vaegan.data import DATASETS
 from vaegan.evaluation import EvalConfig, evaluate_runs
-from vaegan.experiment import budget, comparison_configs, plan_run, run_plan
+from vaegan.experiment import KINDS, budget, comparison_configs, plan_run, run_plan
 from vaegan.evaluation.scoring import build_reference
 from vaegan.recipes import DEFAULT_RECIPE, RECIPES
+
+
+def method_list(text: str) -> tuple[str, ...]:
+    names = tuple(n for n in text.split(",") if n)
+    unknown = [n for n in names if n not in DEFAULT_RECIPE]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown method(s) {', '.join(unknown) or text!r}; known: {', '.join(DEFAULT_RECIPE)}")
+    return names
 
 
 def recipe_list(text: str) -> tuple[str, ...]:
@@ -41,9 +50,12 @@ def main() -> None:
     b.add_argument("--epochs", type=positive_float, help="training epochs per model (default: no epoch limit)")
     g = p.add_argument_group("experiment")
     g.add_argument("--seeds", type=positive_int, default=1, help="train each model with seeds 0..K-1; report mean ± std")
+    g.add_argument("--methods", type=method_list, default=KINDS,
+                   help=f"comma-separated methods to train side by side, each with its default recipe "
+                        f"(default: {','.join(KINDS)}; known: {','.join(DEFAULT_RECIPE)})")
     g.add_argument("--recipes", type=recipe_list, default=None,
-                   help=f"comma-separated recipes from vaegan/recipes.py to train side by side "
-                        f"(default: {','.join(DEFAULT_RECIPE.values())}; known: {','.join(RECIPES)})")
+                   help=f"comma-separated recipes from vaegan/recipes.py to train side by side, instead of --methods' "
+                        f"defaults (known: {','.join(RECIPES)})")
     g.add_argument("--dataset", default=d.data.dataset, choices=sorted(DATASETS))
     g.add_argument("--data-root", default=d.data.root,
                    help="folder holding the dataset files (default: the dataset's standard places)")
@@ -73,7 +85,7 @@ def main() -> None:
         train_budget = budget(args.minutes if given else DEFAULT_MINUTES, args.steps, args.epochs)
         configs = comparison_configs(train_budget, args.seeds, args.dataset, args.data_root, args.runs_dir,
                                      overrides={} if args.fid_every is None else {"fid_every": args.fid_every},
-                                     recipes=args.recipes)
+                                     recipes=args.recipes or tuple(DEFAULT_RECIPE[m] for m in args.methods))
         eval_cfg = EvalConfig(which=args.which, samples=args.samples, extractor=args.extractor,
                               inception_weights=args.inception_weights, reference_size=args.reference_size)
         # The reference first: a wrong extractor for this data fails now, not after the training.

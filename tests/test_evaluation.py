@@ -364,3 +364,16 @@ def test_the_table_says_stale_and_failed_not_running_or_a_bare_word():
     assert status_text(stale) == "running (stale: process gone) at step 40"
     assert status_text(failed) == "FAILED at step 7: OSError: disk full"
     assert status_text(result("vae", 2, {})) == "finished"
+
+
+def test_verdict_of_three_methods_ranks_every_method_after_the_vaegan_vae_comparison():
+    results = [result("vae", 0, {"gmm": (241.0, 0.20, 0.45)}), result("vaegan", 0, {"gmm": (74.0, 0.05, 0.95)}),
+               result("softintrovae", 0, {"gmm": (60.0, 0.07, 1.30)})]
+    text = verdict(score_rows(results))
+    assert text.startswith("At 2000 steps each: with GMM samples the VAE-GAN is better on FID (74.0 vs 241.0")
+    assert ("All methods with GMM samples, best first: FID Soft-IntroVAE 60.00, VAE-GAN 74.00, VAE 241.0; "
+            "KID VAE-GAN 0.0500, Soft-IntroVAE 0.0700, VAE 0.2000; sharpness (nearest 1.0 first) VAE-GAN 0.95 of real, "
+            "Soft-IntroVAE 1.30 of real, VAE 0.45 of real.") in text
+    # Without the VAE-GAN there is no pair to compare: the ranking alone.
+    pair = verdict(score_rows([results[0], results[2]]))
+    assert pair.startswith("At 2000 steps each: All methods with GMM samples, best first: FID Soft-IntroVAE 60.00, VAE")

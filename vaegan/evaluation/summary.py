@@ -143,19 +143,28 @@ def summarize(rows: list[Row]) -> dict[str, dict]:
 def verdict(rows: list[Row]) -> str:
     """The report's first line: at the runs' budget, which of VAE-GAN and VAE is better on FID, KID and sharpness,
     by what factor, and (with several seeds) whether the gap stands out of the spread across seeds; per sampler,
-    the sampler that gives the lowest FID first. Reports without both models get each model's numbers instead."""
+    the sampler that gives the lowest FID first. With other methods too (e.g. Soft-IntroVAE), every method ranked on
+    each metric per sampler. Reports with a single method get its numbers instead."""
     counted = [row for row in rows if row.counts]
     if not counted:
         return "No run trained without diverging: " + "; ".join(f"{row.run.name}: {row.run.note}" for row in rows) + "."
     values = _values_by_group(counted)
     pair = ("vaegan", "vae")
     samplers = [s for s in dict.fromkeys(row.sampler for row in counted) if all((k, s) in values for k in pair)]
+    kinds = list(dict.fromkeys(kind for kind, _ in values))
     if samplers:
         # The sampler with the lowest FID of either model first (a stable sort: ties keep the evaluation's order).
         samplers.sort(key=lambda s: min((np.mean(v) for k in pair if (v := values[(k, s)]["fid"])), default=math.inf))
         sentences = [_compare_sentence(values, s, first=i == 0) for i, s in enumerate(samplers)]
-    else:
+    elif len(kinds) == 1:
         sentences = [_describe_group(values, kind, sampler) for kind, sampler in values]
+    else:
+        sentences = []
+    if len(kinds) > 2 or (len(kinds) == 2 and not samplers):
+        ranked = list(dict.fromkeys(sampler for _, sampler in values))
+        ranked.sort(key=lambda s: min((np.mean(g["fid"]) for (_, s2), g in values.items() if s2 == s and g["fid"]),
+                                      default=math.inf))  # as above: the sampler with the lowest FID first
+        sentences += [_ranking_sentence(values, s) for s in ranked]
     text = f"{_budget(counted)}: " + " ".join(sentences)
     if samplers and all(len({row.run.seed for row in counted if row.run.kind == k}) == 1 for k in pair):
         text += " One seed per model, so whether the gaps exceed seed noise is unknown (run several seeds)."
@@ -195,6 +204,20 @@ def _compare_sentence(values: dict, sampler: str, first: bool) -> str:
         said_better = True
     lead = "with" if first else "With"
     return f"{lead} {SAMPLERS[sampler].label} samples " + ("; ".join(parts) or "no score is finite") + "."
+
+
+def _ranking_sentence(values: dict, sampler: str) -> str:
+    """"All methods with GMM samples, best first: FID Soft-IntroVAE 61.2, VAE-GAN 78.0, VAE 236.4; KID …" (means
+    over seeds)."""
+    parts = []
+    for m in VERDICT_METRICS:
+        means = [(float(np.mean(v)), kind) for (kind, s), group in values.items() if s == sampler and (v := group[m.key])]
+        means.sort(key=lambda item: badness(m, item[0]))
+        if len(means) > 1:
+            of_real = " of real" if m.better == "one" else ""
+            parts.append(f"{m.name}{' (nearest 1.0 first)' if m.better == 'one' else ''} "
+                         + ", ".join(f"{kind_label(k)} {v:.{m.decimals(v)}f}{of_real}" for v, k in means))
+    return f"All methods with {SAMPLERS[sampler].label} samples, best first: " + ("; ".join(parts) or "no score is finite") + "."
 
 
 def _metric_phrase(m: Metric, win: list[float], lose: list[float], winner: str) -> str:
