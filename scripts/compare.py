@@ -18,20 +18,15 @@ from vaegan.evaluation.scoring import build_reference
 from vaegan.recipes import DEFAULT_RECIPE, RECIPES
 
 
-def method_list(text: str) -> tuple[str, ...]:
-    names = tuple(n for n in text.split(",") if n)
-    unknown = [n for n in names if n not in DEFAULT_RECIPE]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(f"unknown method(s) {', '.join(unknown) or text!r}; known: {', '.join(DEFAULT_RECIPE)}")
-    return names
-
-
-def recipe_list(text: str) -> tuple[str, ...]:
-    names = tuple(n for n in text.split(",") if n)
-    unknown = [n for n in names if n not in RECIPES]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(f"unknown recipe(s) {', '.join(unknown) or text!r}; known: {', '.join(RECIPES)}")
-    return names
+def names_from(known, what: str):
+    """An argparse type: a comma-separated list of names, each one of `known` (e.g. the recipes)."""
+    def parse(text: str) -> tuple[str, ...]:
+        names = tuple(n for n in text.split(",") if n)
+        unknown = [n for n in names if n not in known]
+        if unknown or not names:
+            raise argparse.ArgumentTypeError(f"unknown {what}(s) {', '.join(unknown) or text!r}; known: {', '.join(known)}")
+        return names
+    return parse
 
 # Per model, by default: the same 4 minutes of training each (equal wall clock, the cost a user pays), so that the
 # whole job, evaluation included, stays under 10 minutes on a 2-core CPU. A VAE-GAN step costs ~7 VAE steps there, so
@@ -50,10 +45,10 @@ def main() -> None:
     b.add_argument("--epochs", type=positive_float, help="training epochs per model (default: no epoch limit)")
     g = p.add_argument_group("experiment")
     g.add_argument("--seeds", type=positive_int, default=1, help="train each model with seeds 0..K-1; report mean ± std")
-    g.add_argument("--methods", type=method_list, default=KINDS,
+    g.add_argument("--methods", type=names_from(DEFAULT_RECIPE, "method"), default=KINDS,
                    help=f"comma-separated methods to train side by side, each with its default recipe "
                         f"(default: {','.join(KINDS)}; known: {','.join(DEFAULT_RECIPE)})")
-    g.add_argument("--recipes", type=recipe_list, default=None,
+    g.add_argument("--recipes", type=names_from(RECIPES, "recipe"), default=None,
                    help=f"comma-separated recipes from vaegan/recipes.py to train side by side, instead of --methods' "
                         f"defaults (known: {','.join(RECIPES)})")
     g.add_argument("--dataset", default=d.data.dataset, choices=sorted(DATASETS))
