@@ -2,7 +2,10 @@
 """Score trained runs on the same held-out data, extractor and sample count, and write one report folder:
 report.md (its first line: which model is better, by how much), a self-contained report.html, the PNGs and
 metrics.json. Samples are scored per latent sampler: N(0, I) (prior) and a Gaussian mixture fitted to each run's
-encoder means (gmm, saved beside the checkpoint as checkpoints/<which>.gmm.npz)."""
+encoder means (gmm, saved beside the checkpoint as checkpoints/<which>.gmm.npz). On labelled data the report also
+shows attribute edits (Larsen et al. 2016, section 5): the same test images edited along each run's attribute
+vectors (saved as checkpoints/<which>.attributes.npz), with a classifier's probability of the target per strength
+for Fashion-MNIST."""
 
 import argparse
 
@@ -10,6 +13,7 @@ from metrics import EXTRACTORS
 from metrics.inception import DOWNLOAD_FLAG, DOWNLOAD_HELP, download_weights
 from vaegan import distributed
 from vaegan.cli import HelpWithDefaults, check_writable, positive_int, run_cli
+from vaegan.attributes import describe_default_edits, parse_strengths
 from vaegan.config import check_device
 from vaegan.evaluation import EvalConfig, evaluate_runs
 from vaegan.latent_sampler import SAMPLERS
@@ -37,6 +41,15 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=d.seed, help="seed of the sampling noise, shared by all runs")
     p.add_argument("--weights", default=d.weights, choices=["ema", "live"],
                    help="ema: a run's weight average where it kept one; live: its last weights")
+    p.add_argument("--attributes", action=argparse.BooleanOptionalAction, default=d.attributes,
+                   help="attribute edits where the data has labels (one encoding of the training images per run: "
+                        "cheap next to the FID samples)")
+    p.add_argument("--edit", action="append", default=None, metavar="SRC:DST",
+                   help="an attribute edit, repeatable: SOURCE:TARGET (classes) or TARGET (add an attribute) "
+                        f"(default: {describe_default_edits()})")
+    p.add_argument("--strengths", type=parse_strengths, metavar="A,B,...",
+                   default=",".join(f"{a:g}" for a in d.strengths),
+                   help="comma-separated edit strengths alpha (0: the reconstruction, 1: the full vector)")
     p.add_argument("--device", default=d.device, help="cpu, cuda, cuda:1, ...")
     args = p.parse_args()
 
@@ -48,7 +61,8 @@ def main() -> None:
             download_weights()
         cfg = EvalConfig(which=args.which, weights=args.weights, samples=args.samples, extractor=args.extractor,
                          inception_weights=args.inception_weights, seed=args.seed, device=args.device,
-                         reference_size=args.reference_size, samplers=tuple(args.samplers.split(",")))
+                         reference_size=args.reference_size, samplers=tuple(args.samplers.split(",")),
+                         attributes=args.attributes, edits=tuple(args.edit or ()), strengths=args.strengths)
         processes = distributed.start(args.device)  # under torchrun: the processes share the feature extraction
         try:
             html = evaluate_runs(args.run_dirs, cfg, out_dir=args.out, reports_root=args.reports_dir, processes=processes)

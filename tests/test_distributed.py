@@ -265,3 +265,5 @@ def test_evaluate_on_two_processes_gives_the_one_process_report_numbers(tiny_con
             assert b["sample_scores"][sampler][key] == pytest.approx(a["sample_scores"][sampler][key], rel=1e-6), \
                 (sampler, key)
     assert b["scores"]["recon_fid"] == pytest.approx(a["scores"]["recon_fid"], rel=1e-6)
+    for title, edit in a["attribute_edits"].items():  # rank 0 saved the attribute vectors, rank 1 read them back
+        assert b["attribute_edits"][title]["p_target"] == pytest.approx(edit["p_target"], rel=1e-6), title

@@ -132,11 +132,42 @@ def test_scores_agree_with_the_metrics_package(report, runs):
 def test_html_is_self_contained_with_a_table(report, runs):
     html = (report / "report.html").read_text()
     assert self_contained_problems(html) == []
-    # scores, real x2, 2 runs x (2 sample grids + 1 reconstruction grid), zoom/spectrum/curves
-    assert html.count("<img") == 1 + 2 + 2 * 3 + 3
+    # scores, real x2, 2 runs x (2 sample grids + 1 reconstruction grid), zoom/spectrum/curves, 2 runs x 2 edit grids
+    # and the edit curves
+    assert html.count("<img") == 1 + 2 + 2 * 3 + 3 + 2 * 2 + 1
     assert "src=\"http" not in html and "<link" not in html
     assert all(run.name in html.replace("<wbr>", "") for run in runs)
     assert html.index('class="headline"') < html.index("<h1>")
+
+
+def test_attribute_edits_are_a_section_with_their_curves_in_metrics_json(report, runs):
+    """Fashion-MNIST is labelled, so the report edits the same test shirts and sandals of every run by default; at
+    strength 0 an edit is the reconstruction, so its probability is the classifier's on the reconstructions."""
+    from metrics.domain import BUNDLED_WEIGHTS, load_domain_net
+    from vaegan.attributes import AttributeVectors, attributes_path, label_probability
+    from vaegan.data import load_dataset
+
+    record = json.loads((report / "metrics.json").read_text())
+    titles = ["Shirt → Pullover", "Sandal → Ankle boot"]
+    assert record["evaluation"]["attributes"]["edits"] == titles
+    for i, run in enumerate(runs):
+        edits = record["runs"][i]["attribute_edits"]
+        assert list(edits) == titles
+        for title in titles:
+            assert len(edits[title]["p_target"]) == len(edits[title]["strengths"]) == 7
+            assert all(0 <= p <= 1 for p in edits[title]["p_target"] + edits[title]["p_source"])
+        assert (report / f"{i:02d}-{run.name}-edit-shirt-to-pullover.png").stat().st_size > 0
+        vectors = AttributeVectors.load(attributes_path(run, "latest"))
+        assert vectors.vectors.shape == (10, 32) and (vectors.step, vectors.n_images) == (4, 512)
+    assert (report / "edit_curves.png").stat().st_size > 0
+    test = load_dataset("fashion_mnist", "test")
+    shirts = test.images[test.labels == 6][:200]
+    run = load_trained_run(runs[1])
+    direct = label_probability(load_domain_net(BUNDLED_WEIGHTS),
+                               reconstructions(run.nets["encoder"], run.nets["decoder"], shirts), 2)
+    assert record["runs"][1]["attribute_edits"][titles[0]]["p_target"][0] == pytest.approx(direct, abs=0.01)
+    md = (report / "report.md").read_text()
+    assert "## Attribute edits" in md and "### Shirt → Pullover" in md and "(edit_curves.png)" in md
 
 
 def test_checker_catches_external_and_broken_images():

@@ -16,7 +16,6 @@ sampling runs in torch from a torch.Generator, so samples repeat exactly from a 
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -25,9 +24,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from vaegan.atomic import atomic_write
-from vaegan.data import load_dataset
-from vaegan.run_folder import checkpoint_path
+from vaegan.data import ImageDataset
+from vaegan.encoder_cache import (beside_checkpoint, encoder_fingerprint, load_npz, load_or_compute, save_npz,
+                                  subset_indices)
 from vaegan.sampling import encode_mean
 
 if TYPE_CHECKING:
@@ -90,53 +89,33 @@ class LatentGMM:
 
     def save(self, path: str | Path) -> None:
         """Write an .npz (atomically) holding the parameters and what they were fitted to."""
-        arrays = {"format": np.str_(FORMAT), "version": np.int64(VERSION), "weights": self.weights.numpy(),
-                  "means": self.means.numpy(), "covariances": self.covariances.numpy(),
-                  "cholesky": self.cholesky.numpy(), "latent_dim": np.int64(self.latent_dim),
-                  "n_components": np.int64(self.n_components), "step": np.int64(-1 if self.step is None else self.step),
-                  "seed": np.int64(self.seed), "n_images": np.int64(self.n_images),
-                  "encoder_sha256": np.str_(self.encoder_sha256)}
-        atomic_write(path, lambda f: np.savez(f, **arrays))
+        save_npz(path, FORMAT, VERSION, {
+            "weights": self.weights.numpy(), "means": self.means.numpy(), "covariances": self.covariances.numpy(),
+            "cholesky": self.cholesky.numpy(), "latent_dim": np.int64(self.latent_dim),
+            "n_components": np.int64(self.n_components), "step": np.int64(-1 if self.step is None else self.step),
+            "seed": np.int64(self.seed), "n_images": np.int64(self.n_images),
+            "encoder_sha256": np.str_(self.encoder_sha256)})
 
     @classmethod
     def load(cls, path: str | Path) -> "LatentGMM":
         """Read a file written by save(); GMMFileError (one line) when it is corrupt or its arrays disagree."""
-        path = Path(path)
-        try:
-            with np.load(path, allow_pickle=False) as f:
-                a = {name: f[name] for name in f.files}
-            if str(a["format"]) != FORMAT:
-                raise ValueError(f"no '{FORMAT}' marker")
-            if int(a["version"]) != VERSION:
-                raise ValueError(f"version {int(a['version'])}, this vaegan reads version {VERSION}")
-            k, d = int(a["n_components"]), int(a["latent_dim"])
-            shapes = {"weights": (k,), "means": (k, d), "covariances": (k, d, d), "cholesky": (k, d, d)}
-            for name, shape in shapes.items():
-                if a[name].shape != shape:
-                    raise ValueError(f"{name} has shape {a[name].shape}, expected {shape} for {k} components in "
-                                     f"{d} dimensions")
-            params = {name: torch.from_numpy(a[name]).to(torch.float64) for name in shapes}
-            finite = all(torch.isfinite(t).all() for t in params.values())
-            if not finite or abs(params["weights"].sum().item() - 1) > 1e-6:
-                raise ValueError("non-finite parameters or weights that do not sum to 1")
-            step = int(a["step"])
-            return cls(**params, step=None if step < 0 else step, seed=int(a["seed"]), n_images=int(a["n_images"]),
-                       encoder_sha256=str(a["encoder_sha256"]))
-        except FileNotFoundError:
-            raise
-        except Exception as e:  # truncated zip, wrong file, missing array: all mean the same to the user
-            reason = " ".join(f"{type(e).__name__}: {e}".split())
-            raise GMMFileError(f"latent GMM file {path} is corrupt or does not fit ({reason}); "
-                               "delete it to refit") from e
+        return load_npz(path, FORMAT, VERSION, cls._from_arrays, GMMFileError, "latent GMM")
 
-
-def encoder_fingerprint(encoder: nn.Module) -> str:
-    """sha256 over the encoder's parameters and buffers (names, then raw bytes), to key a saved mixture by."""
-    h = hashlib.sha256()
-    for name, tensor in sorted(encoder.state_dict().items()):
-        h.update(name.encode())
-        h.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
-    return h.hexdigest()
+    @classmethod
+    def _from_arrays(cls, a: dict[str, np.ndarray]) -> "LatentGMM":
+        k, d = int(a["n_components"]), int(a["latent_dim"])
+        shapes = {"weights": (k,), "means": (k, d), "covariances": (k, d, d), "cholesky": (k, d, d)}
+        for name, shape in shapes.items():
+            if a[name].shape != shape:
+                raise ValueError(f"{name} has shape {a[name].shape}, expected {shape} for {k} components in "
+                                 f"{d} dimensions")
+        params = {name: torch.from_numpy(a[name]).to(torch.float64) for name in shapes}
+        finite = all(torch.isfinite(t).all() for t in params.values())
+        if not finite or abs(params["weights"].sum().item() - 1) > 1e-6:
+            raise ValueError("non-finite parameters or weights that do not sum to 1")
+        step = int(a["step"])
+        return cls(**params, step=None if step < 0 else step, seed=int(a["seed"]), n_images=int(a["n_images"]),
+                   encoder_sha256=str(a["encoder_sha256"]))
 
 
 def fit_gmm(encoder: nn.Module, train_images_uint8: torch.Tensor, n_components: int = N_COMPONENTS,
@@ -147,9 +126,8 @@ def fit_gmm(encoder: nn.Module, train_images_uint8: torch.Tensor, n_components: 
     encoder comes from, recorded for gmm_for_run."""
     from sklearn.mixture import GaussianMixture  # imported here: only fitting needs scikit-learn, sampling does not
 
-    n = len(train_images_uint8)
-    if n > max_images:
-        keep = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:max_images].sort().values
+    keep = subset_indices(len(train_images_uint8), max_images, seed)
+    if keep is not None:
         train_images_uint8 = train_images_uint8[keep]
     codes = encode_mean(encoder, train_images_uint8).double().numpy()
     if len(codes) < n_components:
@@ -161,7 +139,7 @@ def fit_gmm(encoder: nn.Module, train_images_uint8: torch.Tensor, n_components: 
 
 def gmm_path(run_dir: str | Path, which: str) -> Path:
     """Where the mixture of checkpoints/<which>.pt lives: beside it."""
-    return checkpoint_path(run_dir, which).with_suffix(".gmm.npz")
+    return beside_checkpoint(run_dir, which, "gmm")
 
 
 def gmm_for_run(run_dir: str | Path, which: str, checkpoint_step: int, encoder: nn.Module,
@@ -169,22 +147,15 @@ def gmm_for_run(run_dir: str | Path, which: str, checkpoint_step: int, encoder: 
     """The mixture of a run's checkpoint `which` (at checkpoint_step): read from gmm_path when it was fitted to that
     step and this encoder with the same settings, else fitted to `train_images` (uint8 (N, C, H, W)) and saved there.
     GMMFileError when the saved file is corrupt."""
-    path = gmm_path(run_dir, which)
     wanted = (checkpoint_step, encoder_fingerprint(encoder), seed, min(len(train_images), MAX_IMAGES), N_COMPONENTS)
-    if path.is_file():
-        gmm = LatentGMM.load(path)
-        if (gmm.step, gmm.encoder_sha256, gmm.seed, gmm.n_images, gmm.n_components) == wanted:
-            return gmm
-    gmm = fit_gmm(encoder, train_images, seed=seed, step=checkpoint_step)
-    gmm.save(path)
-    return gmm
+    return load_or_compute(gmm_path(run_dir, which), LatentGMM.load,
+                           lambda g: (g.step, g.encoder_sha256, g.seed, g.n_images, g.n_components) == wanted,
+                           lambda: fit_gmm(encoder, train_images, seed=seed, step=checkpoint_step), LatentGMM.save)
 
 
-def trained_run_gmm(run: TrainedRun, seed: int = GMM_SEED) -> LatentGMM:
-    """gmm_for_run for a loaded run, fitted (when not saved yet) to the training split its config names."""
-    d = run.cfg.data
-    train = load_dataset(d.dataset, "train", root=d.root, download=d.download, image_size=d.image_size,
-                         channels=d.channels, limit=d.limit)
+def trained_run_gmm(run: TrainedRun, seed: int = GMM_SEED, train: ImageDataset | None = None) -> LatentGMM:
+    """gmm_for_run for a loaded run, fitted (when not saved yet) to `train`, by default run.dataset("train")."""
+    train = run.dataset("train") if train is None else train
     return gmm_for_run(run.run_dir, run.which, run.step, run.nets["encoder"], train.images, seed)
 
 

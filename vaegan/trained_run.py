@@ -9,6 +9,7 @@ from torch import nn
 
 from vaegan.checkpoint import CheckpointError, load_checkpoint, load_state_into
 from vaegan.config import TrainConfig
+from vaegan.data import ImageDataset, load_dataset
 from vaegan.models.build import build_networks
 from vaegan.run_folder import checkpoint_path
 
@@ -23,6 +24,13 @@ class TrainedRun:
     step: int
     wall_seconds: float
     extra: dict
+
+    def dataset(self, split: str) -> ImageDataset:
+        """A split of the data the run's config names, at its image size and channels; "train" also keeps the
+        config's limit (the images it was trained on), "test" is the whole split."""
+        d = self.cfg.data
+        return load_dataset(d.dataset, split, root=d.root, download=d.download, image_size=d.image_size,
+                            channels=d.channels, limit=d.limit if split == "train" else None)
 
 
 def load_trained_run(run_dir: str | Path, which: str = "latest", device: str = "cpu", use_ema: bool = True) -> TrainedRun:

@@ -20,6 +20,7 @@ from vaegan.data.image_dataset import ImageDataset
 
 _FOLDER = "cifar-10-batches-py"
 _BATCHES = {"train": tuple(f"data_batch_{i}" for i in range(1, 6)), "test": ("test_batch",)}
+CLASS_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")  # label order
 
 
 class _ArrayUnpickler(pickle.Unpickler):

@@ -49,6 +49,15 @@ def _class_names(*listings: list[Path]) -> list[str] | None:
     return sorted({p.parts[0] for p in every})
 
 
+def folder_class_names(root: str | Path) -> list[str] | None:
+    """The class names that load_image_folder's labels index (sorted subfolder names, over both splits of a
+    train/ + test/ layout), or None when the folder's images are not all in class subfolders."""
+    base = Path(root).expanduser()
+    if (base / "train").is_dir() and (base / "test").is_dir():
+        return _class_names(*(_list_images(base / name) for name in SPLITS))
+    return _class_names(_list_images(base))
+
+
 def load_image_folder(
     split: str, root: str | None, download: bool, image_size: int | None, limit: int | None, channels: int | None
 ) -> ImageDataset:

@@ -32,19 +32,22 @@ class MnistSpec:
     torchvision_class: class name in torchvision.datasets, whose downloads land in root/<class>/raw/.
     system_dirs: folders filled by an OS package, searched after `root`.
     apt_package: Debian package providing system_dirs, or None.
+    class_names: the name of each label index, in order.
     """
 
     name: str
     torchvision_class: str
     system_dirs: tuple[Path, ...]
     apt_package: str | None
+    class_names: tuple[str, ...]
 
 
 SPECS = {
     "fashion_mnist": MnistSpec(
-        "fashion_mnist", "FashionMNIST", (Path("/usr/share/datasets/fashion-mnist"),), "dataset-fashion-mnist"
+        "fashion_mnist", "FashionMNIST", (Path("/usr/share/datasets/fashion-mnist"),), "dataset-fashion-mnist",
+        ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
     ),
-    "mnist": MnistSpec("mnist", "MNIST", (), None),
+    "mnist": MnistSpec("mnist", "MNIST", (), None, tuple("0123456789")),
 }
 
 

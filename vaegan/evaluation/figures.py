@@ -1,4 +1,5 @@
-"""The report's pictures as PNG files: image grids, a zoomed crop, score bars, FID curves, power spectra.
+"""The report's pictures as PNG files: image grids, a zoomed crop, score bars, FID curves, power spectra, attribute
+edit curves.
 
 Figures are built with matplotlib's object API (Figure, no pyplot), which renders with Agg and touches no global
 backend state. Every file is written atomically.
@@ -15,6 +16,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from vaegan.atomic import atomic_write
+from vaegan.attributes import EditResult
 from vaegan.evaluation.scoring import Reference, RunResult
 from vaegan.latent_sampler import SAMPLERS
 from vaegan.sampling import image_grid, save_png
@@ -179,3 +181,38 @@ def spectrum_figure(reference: Reference, results: list[RunResult], labels: list
     ax_rel.set_title("relative to real (below 1 = detail missing)")
     ax_rel.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
     save_figure(fig, path)
+
+
+def edit_curves_figure(runs: list[tuple[str, list[EditResult]]], path: Path) -> bool:
+    """One panel per edit (by title): the classifier's mean probability of the target label over a run's edited
+    test images against the strength alpha, a solid line per run (in its colour of the other figures), the source
+    label's probability dotted, and the mean P(target) of real target images as a black dashed level.
+    runs: (label, that run's edits) in report order. Returns False (and writes nothing) when no edit has a curve."""
+    titles = list(dict.fromkeys(e.edit.title for _, edits in runs for e in edits if e.p_target is not None))
+    if not titles:
+        return False
+    fig = Figure(figsize=(4.6 * len(titles) + 0.6, 3.6 + 0.22 * 2 * len(runs)))
+    axes = fig.subplots(1, len(titles), sharey=True, squeeze=False)[0]
+    for ax, title in zip(axes, titles):
+        real = None
+        for (label, edits), color in zip(runs, colors(len(runs))):
+            for e in edits:
+                if e.edit.title != title or e.p_target is None:
+                    continue
+                ax.plot(e.strengths, e.p_target, "-o", markersize=3, color=color,
+                        label=f"{label}: P({e.edit.target_name})")
+                if e.p_source is not None:
+                    ax.plot(e.strengths, e.p_source, ":", color=color, label=f"{label}: P({e.edit.source_name})")
+                real = e.real_p_target
+        if real is not None:
+            ax.axhline(real, color=REAL_COLOR, linestyle="--", linewidth=1, label="real target images")
+        ax.set_title(title, fontsize=11)
+        ax.set_xlabel("strength α")
+        ax.set_ylim(0, 1.02)
+        ax.grid(alpha=0.3)
+        ax.spines[["top", "right"]].set_visible(False)
+        # a legend per panel, under it: the labels name each panel's own source and target
+        ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
+    axes[0].set_ylabel("classifier probability\n(mean over edited images)")
+    save_figure(fig, path)
+    return True

@@ -32,7 +32,9 @@ td.bad { background: #fde2e1; color: #a1120b; font-weight: 700; }
 .grids { display: flex; flex-wrap: wrap; gap: 18px; }
 .grids figure { margin: 0; background: #fff; padding: 10px; border-radius: 8px; box-shadow: 0 1px 3px rgba(0,0,0,.08); }
 .grids img { width: 242px; image-rendering: pixelated; display: block; }
+.grids img.edit { width: 272px; }
 figcaption { font-size: 12.5px; max-width: 242px; margin-top: 6px; color: #333; }
+h3 { font-size: 16px; margin: 22px 0 8px; }
 img.plot { max-width: 100%; display: block; }
 ul.notes li { margin: 3px 0; }
 dl dt { font-weight: 600; margin-top: 8px; }
@@ -81,6 +83,17 @@ def render_html(page: Page, folder: Path) -> str:
         figures = "".join(f'<figure><img alt="{escape(g.caption)}" src="{data_uri(folder / g.file)}">'
                           f"<figcaption>{escape(g.caption)}</figcaption></figure>" for g in grids)
         parts += [f"<h2>{heading}</h2>", f'<div class="grids">{figures}</div>']
+    if page.edits:
+        parts += ["<h2>Attribute edits</h2>", f'<p class="caption">{escape(page.edits.caption)}</p>']
+        for title, grids in page.edits.grids:
+            figures = "".join(f'<figure><img class="edit" alt="{escape(title)}: {escape(g.caption)}" '
+                              f'src="{data_uri(folder / g.file)}"><figcaption>{escape(g.caption)}</figcaption></figure>'
+                              for g in grids)
+            parts += [f"<h3>{escape(title)}</h3>", f'<div class="grids">{figures}</div>']
+        if page.edits.figure:
+            fig = page.edits.figure
+            parts += [f"<h3>{escape(fig.title)}</h3>", f'<p class="caption">{escape(fig.caption)}</p>',
+                      _plot(folder, fig)]
     for fig in page.figures:
         parts += [f"<h2>{escape(fig.title)}</h2>", f'<p class="caption">{escape(fig.caption)}</p>', _plot(folder, fig)]
     parts += ["<h2>How to read the scores</h2>",

@@ -32,6 +32,14 @@ def render_markdown(page: Page) -> str:
         # A one-row table puts the grids side by side, captions above.
         out += [f"## {heading}", "", "| " + " | ".join(g.caption for g in grids) + " |", "|" + "---|" * len(grids),
                 "| " + " | ".join(f"![{g.caption}]({g.file})" for g in grids) + " |", ""]
+    if page.edits:
+        out += ["## Attribute edits", "", page.edits.caption, ""]
+        for title, grids in page.edits.grids:
+            out += [f"### {title}", "", "| " + " | ".join(g.caption for g in grids) + " |", "|" + "---|" * len(grids),
+                    "| " + " | ".join(f"![{title}: {g.caption}]({g.file})" for g in grids) + " |", ""]
+        if page.edits.figure:
+            fig = page.edits.figure
+            out += [f"### {fig.title}", "", fig.caption, "", f"![{fig.title}]({fig.file})", ""]
     for fig in page.figures:
         out += [f"## {fig.title}", "", fig.caption, "", f"![{fig.title}]({fig.file})", ""]
     out += ["## How to read the scores", ""]

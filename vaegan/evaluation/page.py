@@ -57,6 +57,16 @@ class Page:
     figures: list[Picture] = field(default_factory=list)  # in page order, after the grids
     top_figure: Picture | None = None  # the score bars under the headline
     explanations: tuple = EXPLANATIONS
+    edits: "Edits | None" = None  # the "Attribute edits" section, when the runs were edited
+
+
+@dataclass(frozen=True)
+class Edits:
+    """Attribute edits: what they are, per edit the runs' grids side by side, and the probability curves."""
+
+    caption: str
+    grids: list[tuple[str, list[Grid]]]  # (edit title, a grid per run)
+    figure: Picture | None  # probability of the target per strength; None without a classifier
 
 
 def build_page(results: list[RunResult], reference: Reference, cfg: EvalConfig, files: dict[str, str]) -> Page:
@@ -98,8 +108,35 @@ def build_page(results: list[RunResult], reference: Reference, cfg: EvalConfig, 
     figures.append(Picture("Radial power spectrum", files["spectrum"], "Mean power per spatial frequency band of real "
                           f"images (black), each run's samples ({lines}) and reconstructions (dashed); blur shows as "
                           "power missing at high frequencies."))
+    if cfg.attributes and reference.labels_missing:
+        notes.append(f"No attribute edits: {reference.labels_missing}")
     summary = summarize(rows)
     kinds = kinds_table(summary) if any(s["runs"] > 1 for s in summary.values()) else None
     title = " vs ".join(dict.fromkeys(kind_label(r.kind) for r in results)) + f" on {reference.dataset}"
     return Page(title, verdict(rows), setup, runs_table(rows), kinds, notes, sample_grids, recon_grids,
-                figures, Picture("Scores", files["scores"], "") if "scores" in files else None)
+                figures, Picture("Scores", files["scores"], "") if "scores" in files else None,
+                edits=edits_section(results, labels, cfg, files))
+
+
+def edits_section(results: list[RunResult], labels: list[str], cfg: EvalConfig, files: dict[str, str]) -> Edits | None:
+    """The grids f"edit/{i}/{title}" of run i and the figure "edit_curves" as a page section; None without edits."""
+    titles = list(dict.fromkeys(e.edit.title for r in results for e in r.edits))
+    if not titles:
+        return None
+    strengths = ", ".join(f"{a:g}" for a in cfg.strengths)
+    caption = ("Visual attribute vectors (Larsen et al. 2016, §5): for each label, the mean encoder mean μ(x) of "
+               "training images with it minus that of images without it. An edit A → B adds α·(v_B − v_A) to μ(x) "
+               "of test images of A (“+ B”: α·v_B, to images without B) and decodes. Each grid: a row per test "
+               f"image (the same for every run), the input first, then α = {strengths} (α = 0: the reconstruction).")
+    grids = [(title, [Grid(f"{label} (step {r.step})", files[f"edit/{i}/{title}"])
+                      for i, (r, label) in enumerate(zip(results, labels)) if f"edit/{i}/{title}" in files])
+             for title in titles]
+    figure = None
+    if "edit_curves" in files:
+        figure = Picture("Does the edit do what it says?", files["edit_curves"],
+                         "The Fashion-MNIST classifier's (the domain network's) probability of the target class, mean "
+                         "over the edited test images, against α: solid, the target; dotted, the source; dashed "
+                         "black, real images of the target. A working edit rises towards the dashed level while the "
+                         "source's probability falls; one that rises without looking like the target in the grids "
+                         "has found a direction the classifier reads, not a garment.")
+    return Edits(caption, grids, figure)

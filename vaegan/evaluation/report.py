@@ -1,4 +1,5 @@
-"""Score runs and write one report folder: report.md, a self-contained report.html, the PNGs and metrics.json.
+"""Score runs and write one report folder: report.md, a self-contained report.html, the PNGs and metrics.json
+(strict JSON: scores, FID curves and attribute edit curves, NaN written as null).
 
     html = evaluate_runs(["runs/00001-...", "runs/00002-..."], EvalConfig(samples=5000))
 """
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from vaegan.atomic import atomic_write_text
+from vaegan.attributes import MAX_IMAGES as ATTRIBUTE_IMAGES, edit_grid
 from vaegan.distributed import SINGLE, Processes, Silent
 from vaegan.evaluation import figures
 from vaegan.evaluation.html_page import render_html
@@ -23,9 +25,10 @@ from vaegan.evaluation.scoring import (PREVIEW, EvalConfig, Reference, RunResult
 from vaegan.evaluation.summary import row_label, run_labels, score_rows, summarize
 from vaegan.latent_sampler import GMM_SEED, MAX_IMAGES, N_COMPONENTS
 from vaegan.run_folder import claim_numbered_folder, finite_or_null, folder_number, safe_label
+from vaegan.sampling import save_png
 
 FORMAT = "vaegan-evaluation"
-VERSION = 2  # 2: sample scores per latent sampler, FID curves per logged variant
+VERSION = 3  # 2: sample scores per latent sampler, FID curves per logged variant; 3: attribute edits
 
 
 def evaluate_runs(run_dirs: list[str | Path], cfg: EvalConfig, out_dir: str | Path | None = None,
@@ -84,6 +87,12 @@ def write_figures(results: list[RunResult], reference: Reference, folder: Path) 
     figures.spectrum_figure(reference, results, labels, folder / files["spectrum"])
     if figures.curves_figure(results, labels, folder / "fid_curves.png"):
         files["curves"] = "fid_curves.png"
+    for i, r in enumerate(results):
+        for e in r.edits:
+            files[f"edit/{i}/{e.edit.title}"] = f"{i:02d}-{r.name}-edit-{e.edit.slug}.png"
+            save_png(edit_grid(e), folder / files[f"edit/{i}/{e.edit.title}"])
+    if figures.edit_curves_figure([(label, r.edits) for r, label in zip(results, labels)], folder / "edit_curves.png"):
+        files["edit_curves"] = "edit_curves.png"
     return files
 
 
@@ -115,10 +124,24 @@ def metrics_record(results: list[RunResult], reference: Reference, cfg: EvalConf
             "extractor": {"name": ex.name, "id": ex.id, "sha256": ex.weights_sha256, "feature_dim": ex.feature_dim},
             "reference": {"dataset": reference.dataset, "split": "test", "n": len(reference.real),
                           "test_split_identity": reference.identity},
+            "attributes": attributes_record(results, reference, cfg),
         },
         "runs": [run_record(r) for r in results],
         "summary": summarize(score_rows(results)),
     })
+
+
+def attributes_record(results: list[RunResult], reference: Reference, cfg: EvalConfig) -> dict:
+    """How the attribute edits were made: labels (or why there were none), the edits, strengths, vectors, classifier."""
+    labels = reference.labels
+    return {"enabled": cfg.attributes, "labels": None if labels is None else list(labels.names),
+            "missing": reference.labels_missing, "asked": list(cfg.edits),
+            "edits": list(dict.fromkeys(e.edit.title for r in results for e in r.edits)),
+            "strengths": list(cfg.strengths),
+            "vectors": f"mean encoder mean of training images with the label - of those without it (up to "
+                       f"{ATTRIBUTE_IMAGES} images)", "file": "checkpoints/<which>.attributes.npz",
+            "classifier": None if reference.classifier is None else
+            "the bundled domain network (metrics.domain): mean softmax P(label) over the edited test images"}
 
 
 def run_record(r: RunResult) -> dict:
@@ -130,4 +153,5 @@ def run_record(r: RunResult) -> dict:
             "status_step": r.status_step, "stale": r.stale, "checkpoint_step": r.checkpoint_step,
             "diverged": r.diverged, "message": r.message, "note": r.note,
             "checkpoint": r.checkpoint, "step": r.step, "wall_seconds": r.wall_seconds, "scores": r.scores,
-            "sample_scores": samples, "fid_during_training": curves, "config": r.config}
+            "sample_scores": samples, "fid_during_training": curves,
+            "attribute_edits": {e.edit.title: e.record() for e in r.edits}, "config": r.config}

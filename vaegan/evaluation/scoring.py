@@ -3,7 +3,9 @@
 For each run: FID, KID and sharpness of N samples from each latent sampler (N(0, I), and a Gaussian mixture fitted
 to the run's encoder means: see vaegan.latent_sampler), FID and sharpness of the reconstructions of the first N test
 images (1.0 = as sharp as real), and MSE/PSNR/SSIM of the reconstructions. All scores come from the metrics package;
-the real side (features of the reference images) is computed once per report.
+the real side (features of the reference images) is computed once per report. On labelled data, also attribute
+edits (vaegan.attributes): the same edits of the same test images for every run, with a classifier's probability
+of the target label per strength where the dataset has one (Fashion-MNIST).
 """
 
 from __future__ import annotations
@@ -16,10 +18,14 @@ from typing import TextIO
 
 import numpy as np
 import torch
+from torch import nn
 
 from metrics import get_extractor, radial_power_spectrum, reconstruction_metrics, score_samples
+from vaegan.attributes import (STRENGTHS, EditResult, default_edits, edit_classifier, parse_edits, run_edits,
+                               trained_run_attributes)
 from vaegan.checkpoint import load_checkpoint
-from vaegan.data import load_dataset
+from vaegan.data import DatasetNotFoundError, load_dataset
+from vaegan.data.labels import Labels, NoLabelsError, dataset_labels
 from vaegan.distributed import SINGLE, Processes, ShardedExtractor
 from vaegan.evaluation.curves import Curve, fid_curves
 from vaegan.latent_sampler import SAMPLERS, check_sampler_names, latent_codes, trained_run_gmm
@@ -49,9 +55,16 @@ class EvalConfig:
     device: str = "cpu"
     samplers: tuple[str, ...] = ("prior", "gmm")  # names in vaegan.latent_sampler.SAMPLERS, each scored separately
     weights: str = "ema"  # "ema": a run's weight average where it kept one, else its weights; "live": its last weights
+    # Attribute edits cost one encoding of (up to 20,000) training images per run, a few hundred decodes and a small
+    # classifier: little next to the FID samples, so they are on wherever the data has labels.
+    attributes: bool = True
+    edits: tuple[str, ...] = ()  # "SOURCE:TARGET" or "TARGET" (vaegan.attributes.parse_edits); (): the data's defaults
+    strengths: tuple[float, ...] = STRENGTHS
 
     def __post_init__(self) -> None:
         check_sampler_names(self.samplers)
+        if self.edits and not self.attributes:
+            raise ValueError("edits were asked for with attribute edits turned off")
         if self.weights not in ("ema", "live"):
             raise ValueError(f"weights must be 'ema' or 'live', got {self.weights!r}")
         if self.which not in ("latest", "best"):
@@ -70,6 +83,9 @@ class Reference:
     real: torch.Tensor  # uint8 (M, C, H, W): the first reference_size test images
     extractor: "ReferenceFeatures"
     spectrum: tuple[np.ndarray, np.ndarray]  # radial power spectrum of `real`: freqs (K,), power (K,)
+    labels: Labels | None = None  # of test_images, when attribute edits are on and the data has labels
+    labels_missing: str = ""  # why labels is None although attribute edits are on
+    classifier: nn.Module | None = None  # of the labels, for the edits' probability curves (vaegan.attributes)
 
 
 class ReferenceFeatures:
@@ -114,6 +130,7 @@ class RunResult:
     curves: dict[str, Curve] = field(default_factory=dict)  # FID during training, by metrics.jsonl key
     stale: str = ""  # e.g. "stale: process gone" for a "running" status nobody runs any more (run_folder.read_status)
     checkpoint_step: int | None = None  # step of latest.pt when status.json was written
+    edits: list[EditResult] = field(default_factory=list)  # attribute edits, in the same order for every run
 
     @property
     def diverged(self) -> bool:
@@ -166,8 +183,16 @@ def build_reference(dataset: str, root: str | None, image_size: int | None, cfg:
     print(f"reference: {len(real)} {dataset} test images ({', '.join(test.sources)}), features by {extractor.id}",
           file=out, flush=True)
     freqs, power = radial_power_spectrum(real)
+    labels, missing, classifier = None, "", None
+    if cfg.attributes:
+        try:
+            labels, classifier = dataset_labels(test, root), edit_classifier(test)
+        except (NoLabelsError, DatasetNotFoundError) as e:
+            if cfg.edits:  # asked for by name: an error, not a note
+                raise
+            missing = str(e)
     return Reference(dataset, test.identity, test.images, real, ReferenceFeatures(ShardedExtractor(extractor, processes), real),
-                     (freqs.numpy(), power.numpy()))
+                     (freqs.numpy(), power.numpy()), labels, missing, classifier)
 
 
 def reference_for_runs(run_dirs: list[Path], cfg: EvalConfig, out: TextIO = sys.stdout,
@@ -202,7 +227,8 @@ def score_run(run_dir: Path, reference: Reference, cfg: EvalConfig, processes: P
     result.checkpoint, result.step, result.wall_seconds = run.which, run.step, run.wall_seconds
     inputs = reference.test_images[: cfg.samples]
     needs_gmm = any(SAMPLERS[name].needs_gmm for name in cfg.samplers)
-    gmm = processes.main_first(lambda: trained_run_gmm(run)) if needs_gmm else None
+    train = run.dataset("train") if needs_gmm or reference.labels is not None else None  # loaded once for both
+    gmm = processes.main_first(lambda: trained_run_gmm(run, train=train)) if needs_gmm else None
     for name in cfg.samplers:
         # The same noise seed for every run, so the N(0, I) grids show what each decoder makes of one z.
         z = latent_codes(name, cfg.samples, run.cfg.model.latent_dim, torch.Generator().manual_seed(cfg.seed), gmm)
@@ -235,6 +261,11 @@ def score_run(run_dir: Path, reference: Reference, cfg: EvalConfig, processes: P
     }
     result.reconstructions = recons[:PREVIEW]
     result.spectra["reconstructions"] = tuple(t.numpy() for t in radial_power_spectrum(recons))
+    if reference.labels is not None:
+        vectors = processes.main_first(lambda: trained_run_attributes(run, train))
+        edits = parse_edits(cfg.edits, vectors) if cfg.edits else default_edits(reference.dataset, vectors)
+        result.edits = run_edits(enc, dec, vectors, reference.test_images, reference.labels, edits, cfg.strengths,
+                                 reference.classifier)
     return result
 
 
@@ -259,6 +290,9 @@ def score_runs(run_dirs: list[Path], reference: Reference, cfg: EvalConfig, out:
                                 for name, s in result.sample_scores.items())
             summary = (f"step {result.step}: {samples}; recon FID {result.scores['recon_fid']:.2f}, "
                        f"SSIM {result.scores['ssim']:.3f}")
+            curves = [f"{e.edit.title} P {e.p_target[0]:.2f}→{e.p_target[-1]:.2f}" for e in result.edits if e.p_target]
+            if curves:
+                summary += f"; edits: {', '.join(curves)}"
             if result.note:
                 summary += f" ({result.note})"
         print(f"      {summary} [{time.monotonic() - t0:.1f} s, about {left:.0f} s left]", file=out, flush=True)
