@@ -13,7 +13,6 @@ import torch
 from vaegan.atomic import atomic_write
 from vaegan.cli import HelpWithDefaults, check_writable, positive_int, run_cli
 from vaegan.config import check_device
-from vaegan.data import load_dataset
 from vaegan.latent_sampler import SAMPLERS, latent_codes, trained_run_gmm
 from vaegan.sampling import decode, image_grid, interpolation_ends, interpolations, reconstructions, save_png
 from vaegan.trained_run import load_trained_run
@@ -42,9 +41,7 @@ def main() -> None:
         run = load_trained_run(args.run_dir, args.which, args.device)
         out = Path(args.out or Path(args.run_dir) / "samples" / f"final-{run.step:07d}")
         out.mkdir(parents=True, exist_ok=True)
-        d = run.cfg.data
-        test = load_dataset(d.dataset, "test", root=d.root, download=d.download, image_size=d.image_size,
-                            channels=d.channels).images
+        test = run.dataset("test").images
         enc, dec = run.nets["encoder"], run.nets["decoder"]
         samplers = list(SAMPLERS) if args.sampler == "all" else [args.sampler]
         gmm = trained_run_gmm(run) if any(SAMPLERS[s].needs_gmm for s in samplers) else None
