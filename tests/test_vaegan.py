@@ -17,9 +17,11 @@ from vaegan.training.loop import train
 N_PIXELS = 28 * 28
 
 
-def make_state(gamma=1.0, lrs=None, **gan):
-    """A small28 VAE-GAN whose optimizers are plain SGD with the given learning rates (0: the step only stores .grad)."""
-    cfg = TrainConfig(kind="vaegan", model=PRESETS["small28"], vaegan=VAEGANLossConfig(gamma=gamma, **gan), seed=1)
+def make_state(gamma=1.0, lrs=None, decoder="conv", **gan):
+    """A small28 VAE-GAN whose optimizers are plain SGD with the given learning rates (0: the step only stores .grad),
+    with the preset's convolutional decoder or the coordinate one (decoder="cppn")."""
+    model = dataclasses.replace(PRESETS["small28"], decoder=decoder)
+    cfg = TrainConfig(kind="vaegan", model=model, vaegan=VAEGANLossConfig(gamma=gamma, **gan), seed=1)
     state = build_state(cfg, OPTIMIZER_GROUPS, torch.zeros(64, 1, 28, 28, dtype=torch.uint8))
     lrs = lrs or {}
     state.optimizers = {name: torch.optim.SGD(state.nets[name].parameters(), lr=lrs.get(name, 0.0)) for name in OPTIMIZER_GROUPS}
@@ -61,8 +63,9 @@ def assert_grads_equal(net, expected):
         torch.testing.assert_close(p.grad, torch.zeros_like(p) if e is None else e, rtol=1e-4, atol=1e-7)
 
 
-def test_each_network_gets_the_gradient_of_its_own_loss_only():
-    state = make_state(gamma=0.7)
+@pytest.mark.parametrize("decoder", ["conv", "cppn"])
+def test_each_network_gets_the_gradient_of_its_own_loss_only(decoder):
+    state = make_state(gamma=0.7, decoder=decoder)
     x = batch()
     noise_state = state.noise.get_state()
     vaegan_train_step(state, x)  # lr 0: parameters stay, .grad holds what each optimizer was given
@@ -88,9 +91,10 @@ def d_of_prior_samples(state, noise_state):
         return torch.sigmoid(state.nets["discriminator"](state.nets["decoder"](torch.randn(16, latent, generator=g))).logits).mean()
 
 
+@pytest.mark.parametrize("decoder", ["conv", "cppn"])
 @pytest.mark.parametrize("adversarial", ["non_saturating", "saturating"])
-def test_a_decoder_step_raises_d_of_prior_samples(adversarial):
-    state = make_state(gamma=0.0, lrs={"decoder": 0.05}, adversarial=adversarial)
+def test_a_decoder_step_raises_d_of_prior_samples(adversarial, decoder):
+    state = make_state(gamma=0.0, lrs={"decoder": 0.05}, adversarial=adversarial, decoder=decoder)
     x, noise_state = batch(), state.noise.get_state()
     before = d_of_prior_samples(state, noise_state)
     vaegan_train_step(state, x)
@@ -135,8 +139,9 @@ def test_equilibrium_skips_are_applied_and_logged():
     assert all(torch.equal(a, b) for a, b in zip(before, state.nets["discriminator"].parameters()))
 
 
-def test_adaptive_gamma_balances_the_decoder_gradients_at_its_last_layer():
-    state = make_state()
+@pytest.mark.parametrize("decoder", ["conv", "cppn"])
+def test_adaptive_gamma_balances_the_decoder_gradients_at_its_last_layer(decoder):
+    state = make_state(decoder=decoder)
     losses = vaegan_losses(state.nets, batch(), state.noise, state.cfg.vaegan, state.cfg.vae, 0)
     dec = state.nets["decoder"]
     gamma = adaptive_gamma(losses.decoder_feature, losses.decoder_adversarial, dec, 2.0)

@@ -19,7 +19,8 @@ from metrics.weights_file import WeightsHashMismatch
 from metrics import EXTRACTORS
 from metrics.inception import DOWNLOAD_FLAG, DOWNLOAD_HELP, InceptionWeightsError, download_weights
 from vaegan import distributed
-from vaegan.config import DataConfig, OptimConfig, SoftIntroVAELossConfig, TrainConfig, VAEGANLossConfig, VAELossConfig
+from vaegan.config import (DECODERS, DataConfig, ModelConfig, OptimConfig, SoftIntroVAELossConfig, TrainConfig,
+                           VAEGANLossConfig, VAELossConfig)
 from vaegan.distributed import DEFAULT_TIMEOUT_SECONDS
 from vaegan.data import DatasetFormatError, DatasetNotFoundError, DATASETS
 from vaegan.models import PRESETS
@@ -109,6 +110,13 @@ def build_parser(kind: str) -> argparse.ArgumentParser:
     g.add_argument("--model-preset", default=d.model_preset, choices=["auto", *sorted(PRESETS)],
                    help="architecture (vaegan/models/presets.py); auto: the one for the data's image size")
     g.add_argument("--latent-dim", type=positive_int, default=None, help="latent size (default: the preset's)")
+    g.add_argument("--decoder", default=ModelConfig().decoder, choices=list(DECODERS),
+                   help="conv: the preset's transposed convs; cppn: a coordinate MLP (Ha 2016) that scripts/render.py "
+                   "and scripts/morph.py can draw at any size")
+    g.add_argument("--cppn-width", type=positive_int, default=ModelConfig().cppn_width,
+                   help="units per layer of the cppn decoder")
+    g.add_argument("--cppn-depth", type=positive_int, default=ModelConfig().cppn_depth,
+                   help="layers of the cppn decoder, each fed z, before its output layer")
     g = p.add_argument_group("optimisation")
     g.add_argument("--optimizer", default=d.optim.name, choices=["adam", "rmsprop"], help="optimizer of every network")
     g.add_argument("--lr", type=positive_float, default=d.optim.lr, help="learning rate")
@@ -271,6 +279,7 @@ def model_overrides(args: argparse.Namespace, kind: str) -> dict:
     out = recipe_model(DEFAULT_RECIPE[kind])
     if args.latent_dim:
         out["latent_dim"] = args.latent_dim
+    out.update(decoder=args.decoder, cppn_width=args.cppn_width, cppn_depth=args.cppn_depth)
     if getattr(args, "feature_layer", None):
         out["dis_feature_layer"] = args.feature_layer
     if getattr(args, "spectral_norm", False):

@@ -19,6 +19,9 @@ import torch
 
 from vaegan.precision import PRECISIONS
 
+# Decoder architectures by ModelConfig.decoder (vaegan/models/build.py maps each to its class).
+DECODERS = ("conv", "cppn")
+
 
 @dataclass
 class DataConfig:
@@ -38,7 +41,9 @@ class ModelConfig:
     """Architecture of encoder, decoder and discriminator (see vaegan/models/presets.py for named presets).
 
     All convolutions are `kernel_size` wide; each encoder/discriminator conv after the first discriminator conv
-    halves the resolution, each decoder transposed conv doubles it.
+    halves the resolution, each decoder transposed conv doubles it. With decoder="cppn" the dec_* fields are unused:
+    the decoder is a coordinate MLP of cppn_depth layers of cppn_width units (vaegan/models/cppn.py) that renders at
+    any size.
     """
 
     image_size: int = 28
@@ -49,6 +54,9 @@ class ModelConfig:
     enc_fc: int = 512  # hidden FC width before (mu, logvar); 0: none
     dec_base_channels: int = 128  # channels of the FC output reshaped to (base, base), base = size / 2**len(dec_channels)
     dec_channels: tuple[int, ...] = (64, 32)  # stride-2 transposed convs, each + BN + ReLU
+    decoder: str = "conv"  # a name in DECODERS: "conv" (transposed convs) | "cppn" (a coordinate MLP, any output size)
+    cppn_width: int = 64  # units of each CPPN layer
+    cppn_depth: int = 4  # CPPN layers, each fed z (the first also the pixel coordinates), before its output layer
     dis_first_channels: int = 32  # stride-1 conv + ReLU, no BN (Larsen et al.)
     dis_channels: tuple[int, ...] = (64, 128, 128)  # stride-2 convs, each + BN + ReLU
     dis_channels_scale: float = 1.0  # multiplies dis_channels (0.5: a discriminator about 3x cheaper at 28x28)
@@ -190,6 +198,8 @@ class TrainConfig:
         if self.batch_size % self.world_size:
             raise ValueError(f"batch_size {self.batch_size} (the global batch) does not split evenly over {self.world_size} "
                              f"processes; pass a --batch-size that is a multiple of {self.world_size}")
+        if self.model is not None and self.model.decoder not in DECODERS:
+            raise ValueError(f"unknown model.decoder {self.model.decoder!r}; use one of {', '.join(DECODERS)}")
         if self.model is not None and self.model.dis_feature_layer > 1 + len(self.model.dis_channels):
             raise ValueError(f"model.dis_feature_layer must be in [1, {1 + len(self.model.dis_channels)}] (the "
                              f"discriminator's convs), got {self.model.dis_feature_layer}")
@@ -245,7 +255,8 @@ RANGES: dict[type, dict[str, Range | OneOf]] = {
     ModelConfig: {
         "image_size": AT_LEAST_ONE, "channels": AT_LEAST_ONE, "latent_dim": AT_LEAST_ONE, "kernel_size": AT_LEAST_ONE,
         "enc_channels": AT_LEAST_ONE, "enc_fc": NON_NEGATIVE, "dec_base_channels": AT_LEAST_ONE,
-        "dec_channels": AT_LEAST_ONE, "dis_first_channels": AT_LEAST_ONE, "dis_channels": AT_LEAST_ONE,
+        "dec_channels": AT_LEAST_ONE, "cppn_width": AT_LEAST_ONE, "cppn_depth": AT_LEAST_ONE,
+        "dis_first_channels": AT_LEAST_ONE, "dis_channels": AT_LEAST_ONE,
         "dis_channels_scale": POSITIVE, "dis_fc": AT_LEAST_ONE, "dis_feature_layer": AT_LEAST_ONE,
     },
     OptimConfig: {

@@ -1,0 +1,210 @@
+"""The coordinate (CPPN) decoder: a drop-in for the convolutional one in every method, rendered at any size in chunks of
+bounded memory; scripts/render.py and scripts/morph.py."""
+
+import dataclasses
+import json
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from vaegan.checkpoint import load_checkpoint
+from vaegan.cli import train_main
+from vaegan.config import DECODERS, DataConfig, TrainConfig
+from vaegan.models import PRESETS
+from vaegan.models.build import DECODER_CLASSES, build_decoder
+from vaegan.models.cppn import RENDER_ELEMENTS, CPPNDecoder, pixel_coordinates
+from vaegan.morph import walk_codes
+from vaegan.run_folder import checkpoint_path, numbered_folders
+from vaegan.training.loop import resume, train
+
+REPO = Path(__file__).resolve().parents[1]
+CPPN = {"decoder": "cppn"}
+
+
+def cppn(preset: str = "small28", **fields) -> CPPNDecoder:
+    torch.manual_seed(0)
+    return build_decoder(dataclasses.replace(PRESETS[preset], decoder="cppn", **fields))
+
+
+def run_script(name: str, *argv: str) -> None:
+    """scripts/NAME.py in this process (torch is imported once)."""
+    saved = sys.argv
+    sys.argv = [name, *argv]
+    try:
+        runpy.run_path(str(REPO / "scripts" / name), run_name="__main__")
+    finally:
+        sys.argv = saved
+
+
+def test_every_decoder_name_has_a_class():
+    assert set(DECODER_CLASSES) == set(DECODERS)
+    with pytest.raises(ValueError, match="unknown model.decoder 'mlp'"):
+        TrainConfig(model=dataclasses.replace(PRESETS["small28"], decoder="mlp")).validate()
+
+
+@pytest.mark.parametrize("preset", ["small28", "small32"])
+def test_the_cppn_is_a_drop_in_decoder(preset):
+    cfg = PRESETS[preset]
+    dec = cppn(preset)
+    z = torch.randn(5, cfg.latent_dim) * 3
+    a = dec.preactivation(z)
+    assert a.shape == (5, cfg.channels, cfg.image_size, cfg.image_size)
+    torch.testing.assert_close(dec(z), torch.tanh(a), rtol=0, atol=0)
+    assert dec(z).abs().max() <= 1.0 and a.std() > 0
+    assert dec.to_image.weight.shape == (cfg.channels, cfg.cppn_width)  # where the adaptive gamma looks
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in dec.modules())
+    dec.eval()  # no BatchNorm: the same function in training and sampling
+    torch.testing.assert_close(dec(z), torch.tanh(a), rtol=0, atol=0)
+    # Images differ by z, and each image varies over the plane.
+    assert (a[0] - a[1]).abs().max() > 1e-3 and a[0].std() > 1e-3
+
+
+def test_pixel_coordinates_are_centres_of_the_same_square_at_every_size():
+    c = pixel_coordinates(2)
+    expected = torch.tensor([[-0.5, -0.5], [0.5, -0.5], [-0.5, 0.5], [0.5, 0.5]])  # row-major: x runs fastest
+    torch.testing.assert_close(c[:, :2], expected)
+    torch.testing.assert_close(c[:, 2], expected.norm(dim=1))
+    big = pixel_coordinates(1024)
+    assert big.shape == (1024**2, 3) and -1 < big[:, :2].min() < -0.99 and 0.99 < big[:, :2].max() < 1
+    assert pixel_coordinates(1).abs().max() == 0  # one pixel: the centre
+
+
+def test_render_at_the_training_size_is_forward_and_any_size_has_its_shape():
+    dec = cppn()
+    z = torch.randn(3, 32)
+    with torch.no_grad():
+        assert torch.equal(dec.render(z, 28), dec(z))
+    for size in (1, 7, 100):
+        x = dec.render(z, size)
+        assert x.shape == (3, 1, size, size) and x.abs().max() <= 1.0
+    assert not dec.render(z, 40).requires_grad
+
+
+def test_a_chunked_render_equals_a_whole_one():
+    dec = cppn("small32")  # 3 channels
+    z = torch.randn(5, 64)
+    whole = dec.render(z, 40, max_rows=10**9)
+    for max_rows in (1000, 97, 3):  # rows split over pixels, and (3 < 5 images) over images too
+        # Rows are independent; only the matrix kernels' blocking may differ with the chunk's row count.
+        torch.testing.assert_close(dec.render(z, 40, max_rows=max_rows), whole, rtol=0, atol=1e-6)
+
+
+def test_render_chunks_never_exceed_max_rows():
+    dec = cppn()
+    rows = []
+    dec.to_image.register_forward_hook(lambda module, inputs, output: rows.append(inputs[0].shape[:-1].numel()))
+    z = torch.randn(5, 32)
+    for max_rows in (1000, 3, 1):
+        rows.clear()
+        dec.render(z, 50, max_rows=max_rows)
+        assert max(rows) <= max_rows and sum(rows) == 5 * 50 * 50
+    # The default bounds one layer's activations at RENDER_ELEMENTS values (64 MB in fp32), whatever the size.
+    images, pixels = dec.render_rows(1)
+    assert images * pixels * dec.width <= RENDER_ELEMENTS == 2**24
+    rows.clear()
+    dec.render(torch.randn(1, 32), 1024)
+    assert max(rows) * dec.width <= RENDER_ELEMENTS and sum(rows) == 1024**2
+
+
+def test_the_config_and_its_flags_round_trip(capsys, fashion_mnist, tmp_path):
+    train_main("vae", ["--decoder", "cppn", "--cppn-width", "16", "--cppn-depth", "2", "--dry-run",
+                       "--runs-dir", str(tmp_path)])
+    cfg = TrainConfig.from_dict(json.loads(capsys.readouterr().out))
+    assert (cfg.model.decoder, cfg.model.cppn_width, cfg.model.cppn_depth) == ("cppn", 16, 2)
+    assert TrainConfig.from_dict(json.loads(cfg.to_json())) == cfg
+    cfg.validate()
+    # A config saved before the decoder was selectable still loads: the convolutional decoder.
+    old = cfg.to_dict()
+    for key in ("decoder", "cppn_width", "cppn_depth"):
+        del old["model"][key]
+    assert TrainConfig.from_dict(old).model.decoder == "conv"
+
+
+def small_run(runs_dir: Path, kind: str, **overrides) -> TrainConfig:
+    """A fast config on the first 256 Fashion-MNIST images (as tests/conftest.py's tiny_config)."""
+    base = TrainConfig(kind=kind, data=DataConfig(limit=256), epochs=None, steps=2, batch_size=32,
+                       runs_dir=str(runs_dir), log_every=1, image_every=2, checkpoint_every=2, progress_seconds=3600,
+                       eval_batches=1, fid_every=0)
+    return dataclasses.replace(base, **overrides)
+
+
+def weights(run_dir) -> dict[str, dict[str, torch.Tensor]]:
+    return load_checkpoint(checkpoint_path(run_dir))["nets"]
+
+
+def test_the_vaegan_trains_with_the_cppn_and_resumes_bit_exactly(tmp_path, fashion_mnist):
+    straight = train(small_run(tmp_path, "vaegan", steps=4, run_name="straight"), model_overrides=CPPN)
+    half = train(small_run(tmp_path, "vaegan", steps=2, run_name="half"), model_overrides=CPPN)
+    resume(half, {"steps": 4})
+    a, b = weights(straight), weights(half)
+    assert "to_image.weight" in a["decoder"] and "hidden.0.weight" in a["decoder"]
+    assert all(torch.equal(a[n][k], b[n][k]) for n in a for k in a[n])
+    records = [json.loads(line) for line in (straight / "metrics.jsonl").read_text().splitlines()]
+    assert records and all(v is not None for r in records for v in r.values())  # held-out losses finite (null if not)
+
+
+@pytest.mark.parametrize("kind", ["vae", "softintrovae"])
+def test_the_other_methods_train_with_the_cppn(tmp_path, fashion_mnist, kind):
+    run = train(small_run(tmp_path, kind), model_overrides=CPPN)
+    assert TrainConfig.load(run / "config.json").model.decoder == "cppn"
+    assert load_checkpoint(checkpoint_path(run))["step"] == 2
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, fashion_mnist) -> dict[str, Path]:
+    """A 2-step VAE run with each decoder, the cppn one trained through the command line's --decoder flag."""
+    root = tmp_path_factory.mktemp("runs")
+    common = ["--runs-dir", str(root), "--limit", "256", "--batch-size", "32", "--steps", "2", "--fid-every", "0"]
+    train_main("vae", [*common, "--decoder", "cppn", "--cppn-width", "32", "--cppn-depth", "3", "--name", "cppn"])
+    train_main("vae", [*common, "--name", "conv"])
+    return {p.name.split("-")[-1]: p for p in numbered_folders(root)}
+
+
+def test_render_script_writes_one_png_per_image_at_the_size_asked(runs, tmp_path):
+    out = tmp_path / "render"
+    run_script("render.py", str(runs["cppn"]), "--size", "64", "-n", "2", "--steps", "3", "--out", str(out))
+    for folder, count in (("prior", 2), ("reconstructions", 2), ("interpolation", 3)):
+        files = sorted((out / folder).glob("*.png"))
+        assert len(files) == count and all(Image.open(f).size == (64, 64) for f in files)
+    assert Image.open(out / "inputs" / "000.png").size == (28, 28)
+
+
+def test_render_script_refuses_a_conv_run_in_one_line(runs, tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        run_script("render.py", str(runs["conv"]), "--size", "64", "--out", str(tmp_path / "render"))
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert "cannot render at other sizes" in err and "--decoder cppn" in err
+
+
+@pytest.mark.parametrize("ease", ["linear", "cosine"])
+def test_a_walk_passes_through_its_keys_and_loops_back(ease):
+    keys = torch.randn(4, 8)
+    codes = walk_codes(keys, 5, ease)
+    assert codes.shape == (20, 8)
+    assert all(torch.equal(codes[i * 5], keys[i]) for i in range(4))
+    # The last leg heads back to the first key: its frames lie on the segment from keys[3] to keys[0].
+    t = ((codes[-1] - keys[3]) / (keys[0] - keys[3])).mean()
+    torch.testing.assert_close(codes[-1], keys[3] + t * (keys[0] - keys[3]))
+    assert 0 < t < 1
+
+
+def test_morph_script_writes_a_looping_gif_and_its_frames(runs, tmp_path):
+    out = tmp_path / "morph"
+    run_script("morph.py", str(runs["cppn"]), "--n", "3", "--frames-per-step", "4", "--size", "40", "--ease", "cosine",
+               "--out", str(out))
+    frames = sorted((out / "frames").glob("*.png"))
+    assert len(frames) == 12 and Image.open(frames[0]).size == (40, 40)
+    gif = Image.open(out / "morph.gif")
+    assert gif.n_frames == 12 and gif.size == (40, 40) and gif.info["loop"] == 0
+    # The conv run morphs at its training size, and refuses any other.
+    run_script("morph.py", str(runs["conv"]), "--through", "prior", "--n", "2", "--frames-per-step", "3",
+               "--out", str(tmp_path / "conv"))
+    assert Image.open(tmp_path / "conv" / "morph.gif").n_frames == 6
+    with pytest.raises(SystemExit):
+        run_script("morph.py", str(runs["conv"]), "--size", "40", "--out", str(tmp_path / "conv40"))

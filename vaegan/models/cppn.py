@@ -1,0 +1,128 @@
+"""The coordinate decoder (a CPPN, Ha 2016): z -> an image as a function of position, sampled at pixel centres.
+
+The convolutional Decoder's output grid is fixed by its upsampling layers. This decoder is a function of continuous
+position instead, so the network trained on 28x28 images draws the same images on any grid (`render`, e.g.
+1024x1024). Per pixel its input is the position (x, y, r), x and y in [-1, 1] at the pixel's centre (x to the right,
+y down) and r = sqrt(x^2 + y^2) the distance from the image centre (a round shape is then one unit's work, as in Ha's
+networks), and the image's code z:
+
+    h_1 = act(W_c (x, y, r) + U_1 z + b_1)
+    h_k = act(W_k h_(k-1) + U_k z + b_k)          k = 2 .. cppn_depth
+    a   = to_image(h_depth)                       (C values per pixel, unbounded; the image is tanh(a), as Decoder's)
+
+Ha feeds z to the first layer only; here every layer adds its own projection of z. With z in the first layer alone,
+z only shifts where the first layer's units switch, along directions fixed for all images; a projection per layer
+lets z reshape the later layers too, at the cost of one (B, width) product per layer and image, not per pixel.
+U_k z and W_c (x, y, r) are computed once per image and once per grid, so each (image, pixel) row costs
+(depth - 1) width x width products plus the output layer.
+
+No BatchNorm: a row is one pixel of one image, and statistics over the rows evaluated together would make a pixel's
+value depend on which other pixels were evaluated with it (a chunked render would differ from a whole one) and on
+train vs eval mode. Without it the decoder is the same function in training and sampling.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from vaegan.config import ModelConfig
+
+# Activations one layer may hold while rendering, in elements: 2**24 fp32 values = 64 MB, whatever the output size.
+RENDER_ELEMENTS = 2**24
+# Std of the coordinate weights at initialisation. With nn.Linear's default (|w| < 0.58 for 3 inputs) every first-layer
+# unit is nearly linear over [-1, 1]^2 and the network starts able to draw only smooth ramps, and learns slowly.
+# Measured on Fashion-MNIST (VAE, batch 64, 200 steps, mean reconstruction loss of the last 25): default init 353,
+# std 3: 294 (default hidden init), std 8 with TANH_GAIN: 287; the conv decoder 254. In 1-minute runs std 3 and 8 (both
+# with TANH_GAIN) reached the same loss, but std 8 draws between the training pixels badly: its steep units make rays
+# from the kink of r at the centre in 256x256 renders, which std 3 does not.
+COORDINATE_STD = 3.0
+# Gain of the hidden weights (std gain / sqrt(width)): 5/3 keeps the variance of tanh units from shrinking layer by
+# layer (nn.Linear's default init shrinks it about 3-fold per layer).
+TANH_GAIN = 5 / 3
+
+
+def pixel_coordinates(size: int, device: torch.device | str = "cpu",
+                      dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """The centres of a size x size grid -> (size * size, 3) rows (x, y, r), row-major: pixel (i, j) (row i, column
+    j) is row i * size + j.
+
+    x, y in (-1, 1): pixel j's centre is at (2j + 1) / size - 1, so every grid covers the same square [-1, 1]^2 and
+    a 1024 grid samples the same function as the 28 grid, only more finely."""
+    centres = (torch.arange(size, device=device, dtype=dtype) * 2 + 1) / size - 1
+    y, x = torch.meshgrid(centres, centres, indexing="ij")
+    x, y = x.reshape(-1), y.reshape(-1)
+    return torch.stack([x, y, torch.sqrt(x**2 + y**2)], dim=1)
+
+
+class CPPNDecoder(nn.Module):
+    """Dec: z -> x as a coordinate MLP, a drop-in for Decoder (preactivation, forward, a last layer named to_image)."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.image_size, self.channels = cfg.image_size, cfg.channels
+        self.width, self.depth = cfg.cppn_width, cfg.cppn_depth
+        # One projection of z per layer, in one matrix; its bias is each layer's bias.
+        self.from_z = nn.Linear(cfg.latent_dim, self.width * self.depth)
+        self.from_coordinates = nn.Linear(3, self.width, bias=False)
+        self.hidden = nn.ModuleList(nn.Linear(self.width, self.width, bias=False) for _ in range(self.depth - 1))
+        # Named as Decoder's last layer: the adaptive gamma of the VAE-GAN balances gradients at to_image.weight.
+        self.to_image = nn.Linear(self.width, self.channels)
+        nn.init.normal_(self.from_coordinates.weight, std=COORDINATE_STD)
+        for layer in self.hidden:
+            nn.init.normal_(layer.weight, std=TANH_GAIN / math.sqrt(self.width))
+
+    @staticmethod
+    def activation(h: torch.Tensor) -> torch.Tensor:
+        # tanh, as Ha's CPPNs: smooth, so a render between the training pixel centres interpolates instead of
+        # showing the creases of a piecewise-linear ReLU network, and bounded, so the coordinate features stay
+        # well scaled at every layer without normalisation. It also fit best: 200 VAE steps (as for COORDINATE_STD),
+        # coordinate std 8, reconstruction loss tanh 287, ReLU 297 (He init); at the default init softplus 362.
+        return torch.tanh(h)
+
+    def field(self, z: torch.Tensor, coordinates: torch.Tensor) -> torch.Tensor:
+        """z: (B, latent_dim), coordinates: (P, 3) rows (x, y, r) -> a: (B, P, C), the unbounded value at each point."""
+        per_layer = self.from_z(z).unsqueeze(1).chunk(self.depth, dim=-1)  # depth x (B, 1, width)
+        h = self.activation(self.from_coordinates(coordinates) + per_layer[0])  # (P, width) + (B, 1, width)
+        for layer, z_k in zip(self.hidden, per_layer[1:]):
+            h = self.activation(layer(h) + z_k)
+        return self.to_image(h)
+
+    def _as_images(self, a: torch.Tensor, size: int) -> torch.Tensor:
+        """(B, size * size, C) -> (B, C, size, size), a view (in channels_last memory order)."""
+        return a.view(len(a), size, size, self.channels).permute(0, 3, 1, 2)
+
+    def preactivation(self, z: torch.Tensor) -> torch.Tensor:
+        """z: (B, latent_dim) -> a: (B, C, H, W) at the training size, unbounded; the image is tanh(a) (the Bernoulli
+        likelihood takes its BCE on a, see Decoder.preactivation)."""
+        coordinates = pixel_coordinates(self.image_size, z.device, z.dtype)
+        return self._as_images(self.field(z, coordinates), self.image_size)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """z: (B, latent_dim) -> x: (B, C, H, W) in [-1, 1] at the training size."""
+        return torch.tanh(self.preactivation(z))
+
+    def render_rows(self, n_images: int, max_rows: int | None = None) -> tuple[int, int]:
+        """(images, pixels) per chunk of `render`: at most max_rows (image, pixel) rows in one pass through the MLP
+        (default: RENDER_ELEMENTS // width, so one layer's activations stay within 64 MB in fp32)."""
+        max_rows = max_rows or max(1, RENDER_ELEMENTS // self.width)
+        images = min(n_images, max_rows)
+        return images, max(1, max_rows // images)
+
+    @torch.no_grad()
+    def render(self, z: torch.Tensor, size: int, max_rows: int | None = None) -> torch.Tensor:
+        """z: (B, latent_dim) -> x: (B, C, size, size) in [-1, 1] at any size >= 1, without gradients (for images,
+        not training). The rows go through the MLP in chunks (render_rows), so memory beyond the output's
+        B * C * size^2 values does not grow with size; render(z, image_size) is forward(z)."""
+        if size < 1:
+            raise ValueError(f"cannot render {size}x{size} images; the size must be at least 1")
+        coordinates = pixel_coordinates(size, z.device, z.dtype)
+        images, pixels = self.render_rows(len(z), max_rows)
+        out = z.new_empty(len(z), size * size, self.channels)
+        for i in range(0, len(z), images):
+            for p in range(0, len(coordinates), pixels):
+                a = self.field(z[i : i + images], coordinates[p : p + pixels])
+                out[i : i + images, p : p + pixels] = torch.tanh(a)
+        return self._as_images(out, size)
