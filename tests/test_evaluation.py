@@ -408,3 +408,14 @@ def test_verdict_of_three_methods_ranks_every_method_after_the_vaegan_vae_compar
     # Without the VAE-GAN there is no pair to compare: the ranking alone.
     pair = verdict(score_rows([results[0], results[2]]))
     assert pair.startswith("At 2000 steps each: All methods with GMM samples, best first: FID Soft-IntroVAE 60.00, VAE")
+
+
+def test_runs_of_another_decoder_are_a_model_of_their_own_never_averaged_with_the_conv_runs():
+    conv = result("vaegan", 0, {"gmm": (60.0, 0.05, 0.9)})
+    cppn = result("vaegan", 0, {"gmm": (460.0, 0.30, 1.0)})
+    cppn.config = {**cppn.config, "model": {"decoder": "cppn"}}
+    vae = result("vae", 0, {"gmm": (250.0, 0.20, 0.4)})
+    assert (conv.model, cppn.model) == ("vaegan", "vaegan:cppn")
+    text = verdict(score_rows([vae, conv, cppn]))
+    assert "the VAE-GAN is better on FID (60.0 vs 250.0" in text  # the conv VAE-GAN alone, not a mean with the CPPN
+    assert "FID VAE-GAN 60.00, VAE 250.0, VAE-GAN (CPPN) 460.0" in text

@@ -123,7 +123,7 @@ def curves_figure(results: list[RunResult], labels: list[str], path: Path) -> bo
     logged = [(r, label) for r, label in zip(results, labels) if r.curves]
     if not logged:
         return False
-    kinds = list(dict.fromkeys(r.kind for r, _ in logged))
+    kinds = list(dict.fromkeys(r.model for r, _ in logged))
     kind_colors = dict(zip(kinds, colors(len(kinds))))
     seeds = {seed: SEED_MARKERS[i % len(SEED_MARKERS)] for i, seed in enumerate(sorted({r.seed for r, _ in logged}))}
     fig = Figure(figsize=(12, 4.2))
@@ -132,7 +132,7 @@ def curves_figure(results: list[RunResult], labels: list[str], path: Path) -> bo
     for r, label in logged:
         for curve in r.curves.values():
             style = dict(linestyle=CURVE_LINES[(curve.ema, curve.sampler)], marker=seeds[r.seed], markersize=3,
-                         color=kind_colors[r.kind], label=f"{label} · {curve.variant}")
+                         color=kind_colors[r.model], label=f"{label} · {curve.variant}")
             ax_step.plot(curve.steps, curve.values, **style)
             walls = [(w / 60, v) for w, v in zip(curve.wall_seconds, curve.values) if w is not None]
             if walls:

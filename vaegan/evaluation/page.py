@@ -112,7 +112,7 @@ def build_page(results: list[RunResult], reference: Reference, cfg: EvalConfig, 
         notes.append(f"No attribute edits: {reference.labels_missing}")
     summary = summarize(rows)
     kinds = kinds_table(summary) if any(s["runs"] > 1 for s in summary.values()) else None
-    title = " vs ".join(dict.fromkeys(kind_label(r.kind) for r in results)) + f" on {reference.dataset}"
+    title = " vs ".join(dict.fromkeys(kind_label(r.model) for r in results)) + f" on {reference.dataset}"
     return Page(title, verdict(rows), setup, runs_table(rows), kinds, notes, sample_grids, recon_grids,
                 figures, Picture("Scores", files["scores"], "") if "scores" in files else None,
                 edits=edits_section(results, labels, cfg, files))

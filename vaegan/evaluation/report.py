@@ -59,7 +59,7 @@ def evaluate_runs(run_dirs: list[str | Path], cfg: EvalConfig, out_dir: str | Pa
 
 def new_report_dir(root: str | Path, results: list[RunResult]) -> Path:
     """reports/NNNNN-<kinds>-r<run numbers>/, numbered like run folders: never an existing or earlier number."""
-    kinds = "_".join(dict.fromkeys(r.kind for r in results))
+    kinds = "_".join(dict.fromkeys(r.model for r in results))
     numbers = [r.name if (n := folder_number(r.name)) is None else f"{n:05d}" for r in results]
     label = safe_label(f"{kinds}-r{'-'.join(numbers)}")
     if len(label) > 60:
@@ -146,10 +146,10 @@ def attributes_record(results: list[RunResult], reference: Reference, cfg: EvalC
 
 def run_record(r: RunResult) -> dict:
     """scores: the reconstructions'; sample_scores: {sampler: {"label", FID, KID, sharpness, n}}."""
-    samples = {name: {"label": row_label(r.kind, name), **scores} for name, scores in r.sample_scores.items()}
+    samples = {name: {"label": row_label(r.model, name), **scores} for name, scores in r.sample_scores.items()}
     curves = {key: {"steps": c.steps, "wall_seconds": c.wall_seconds, "values": c.values, "stability": stability(c)}
               for key, c in r.curves.items()}
-    return {"run_dir": str(r.run_dir), "name": r.name, "kind": r.kind, "seed": r.seed, "status": r.status,
+    return {"run_dir": str(r.run_dir), "name": r.name, "kind": r.kind, "model": r.model, "seed": r.seed, "status": r.status,
             "status_step": r.status_step, "stale": r.stale, "checkpoint_step": r.checkpoint_step,
             "diverged": r.diverged, "message": r.message, "note": r.note,
             "checkpoint": r.checkpoint, "step": r.step, "wall_seconds": r.wall_seconds, "scores": r.scores,

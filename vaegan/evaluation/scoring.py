@@ -133,6 +133,13 @@ class RunResult:
     edits: list[EditResult] = field(default_factory=list)  # attribute edits, in the same order for every run
 
     @property
+    def model(self) -> str:
+        """What the report groups and compares: the method, plus the decoder where it is not the default
+        convolutional one (e.g. "vaegan:cppn"), so runs of different decoders are never averaged together."""
+        decoder = (self.config.get("model") or {}).get("decoder", "conv")
+        return self.kind if decoder == "conv" else f"{self.kind}:{decoder}"
+
+    @property
     def diverged(self) -> bool:
         return self.status == "diverged"
 

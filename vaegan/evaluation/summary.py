@@ -47,7 +47,9 @@ VERDICT_METRICS = tuple(m for m in METRICS if m.name)
 
 
 def kind_label(kind: str) -> str:
-    return KIND_LABELS.get(kind, kind)
+    """"VAE-GAN" for "vaegan"; a model with another decoder (RunResult.model) "VAE-GAN (CPPN)" for "vaegan:cppn"."""
+    method, _, decoder = kind.partition(":")
+    return KIND_LABELS.get(method, method) + (f" ({decoder.upper()})" if decoder else "")
 
 
 def row_label(kind: str, sampler: str | None) -> str:
@@ -57,7 +59,7 @@ def row_label(kind: str, sampler: str | None) -> str:
 
 def run_labels(results: list[RunResult]) -> list[str]:
     """Short names for legends and captions: "VAE s0", or the folder name where that would be ambiguous."""
-    short = [f"{kind_label(r.kind)} s{r.seed}" for r in results]
+    short = [f"{kind_label(r.model)} s{r.seed}" for r in results]
     return [label if short.count(label) == 1 else r.name for label, r in zip(short, results)]
 
 
@@ -71,7 +73,7 @@ class Row:
 
     @property
     def label(self) -> str:
-        return row_label(self.run.kind, self.sampler)
+        return row_label(self.run.model, self.sampler)
 
     @property
     def curve(self) -> Curve | None:
@@ -122,15 +124,15 @@ def summarize(rows: list[Row]) -> dict[str, dict]:
     "n"}}}}}, kinds and samplers in order of first appearance. std is the sample standard deviation (ddof=1) over
     seeds, 0.0 for a single run."""
     out: dict[str, dict] = {}
-    for kind in dict.fromkeys(row.run.kind for row in rows):
-        runs = list({id(row.run): row.run for row in rows if row.run.kind == kind}.values())
+    for kind in dict.fromkeys(row.run.model for row in rows):
+        runs = list({id(row.run): row.run for row in rows if row.run.model == kind}.values())
         scored = [r for r in runs if r.scores is not None and not r.diverged]
         entry: dict = {"runs": len(scored), "seeds": [r.seed for r in scored],
                        "diverged": sum(r.diverged for r in runs), "samplers": {}}
-        for sampler in dict.fromkeys(row.sampler for row in rows if row.run.kind == kind and row.counts):
+        for sampler in dict.fromkeys(row.sampler for row in rows if row.run.model == kind and row.counts):
             stats = {}
             for m in METRICS:
-                values = np.array([row.scores[m.key] for row in rows if row.run.kind == kind and row.sampler == sampler
+                values = np.array([row.scores[m.key] for row in rows if row.run.model == kind and row.sampler == sampler
                                    and row.counts and _finite(row.scores.get(m.key))], dtype=np.float64)
                 if values.size:
                     std = float(values.std(ddof=1)) if values.size > 1 else 0.0
@@ -166,7 +168,7 @@ def verdict(rows: list[Row]) -> str:
                                       default=math.inf))  # as above: the sampler with the lowest FID first
         sentences += [_ranking_sentence(values, s) for s in ranked]
     text = f"{_budget(counted)}: " + " ".join(sentences)
-    if samplers and all(len({row.run.seed for row in counted if row.run.kind == k}) == 1 for k in pair):
+    if samplers and all(len({row.run.seed for row in counted if row.run.model == k}) == 1 for k in pair):
         text += " One seed per model, so whether the gaps exceed seed noise is unknown (run several seeds)."
     diverged = len({id(row.run) for row in rows if row.run.diverged})
     if diverged:
@@ -178,7 +180,7 @@ def _values_by_group(rows: list[Row]) -> dict[tuple[str, str], dict[str, list[fl
     """{(kind, sampler): {metric key: per-seed values}} for the verdict's metrics."""
     out: dict[tuple[str, str], dict[str, list[float]]] = {}
     for row in rows:
-        group = out.setdefault((row.run.kind, row.sampler), {m.key: [] for m in VERDICT_METRICS})
+        group = out.setdefault((row.run.model, row.sampler), {m.key: [] for m in VERDICT_METRICS})
         for m in VERDICT_METRICS:
             if _finite(row.scores.get(m.key)):
                 group[m.key].append(row.scores[m.key])
@@ -275,19 +277,19 @@ def _budget(rows: list[Row]) -> str:
         return " or ".join(given) or "an unknown budget"  # several: training stopped at the first reached
 
     runs = list({id(row.run): row.run for row in rows}.values())
-    kinds = list(dict.fromkeys(r.kind for r in runs))
-    budgets = {kind: sorted({budget_of(r.config) for r in runs if r.kind == kind}) for kind in kinds}
+    kinds = list(dict.fromkeys(r.model for r in runs))
+    budgets = {kind: sorted({budget_of(r.config) for r in runs if r.model == kind}) for kind in kinds}
     if len({b for kind_budgets in budgets.values() for b in kind_budgets}) == 1:
         text = f"At {budgets[kinds[0]][0]} each"
     else:
         text = "At unequal budgets (" + "; ".join(f"{kind_label(k)}: {' / '.join(b)}" for k, b in budgets.items()) + ")"
     notes = []
-    seeds = {kind: len({r.seed for r in runs if r.kind == kind}) for kind in kinds}
+    seeds = {kind: len({r.seed for r in runs if r.model == kind}) for kind in kinds}
     if max(seeds.values()) > 1:
         notes.append(f"{seeds[kinds[0]]} seeds per model" if len(set(seeds.values())) == 1
                      else ", ".join(f"{n} seeds of the {kind_label(k)}" for k, n in seeds.items()))
     if any(r.step != r.config.get("steps") for r in runs):  # a time or epoch budget, or a best/interrupted checkpoint
-        steps = {kind: sorted({r.step for r in runs if r.kind == kind}) for kind in kinds}
+        steps = {kind: sorted({r.step for r in runs if r.model == kind}) for kind in kinds}
         notes.append("scored at step " + ", ".join(f"{s[0] if len(s) == 1 else f'{s[0]}–{s[-1]}'} for the "
                                                    f"{kind_label(k)}" for k, s in steps.items()))
     return text + (f" ({'; '.join(notes)})" if notes else "")
