@@ -75,6 +75,11 @@ def train_steps(cfg: TrainConfig, processes: Processes, images: torch.Tensor, st
     return after
 
 
+def relative_gap(a: torch.Tensor, b: torch.Tensor, start: torch.Tensor) -> float:
+    """|a - b| / |b - start|: how far two runs' weights are apart, relative to how far training moved them."""
+    return float((a - b).norm() / (b - start).norm())
+
+
 def join(rank: int, world_size: int, rendezvous: Path) -> Processes:
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"file://{rendezvous}", rank=rank, world_size=world_size,
@@ -122,7 +127,9 @@ def test_two_processes_keep_equal_weights_and_train_as_one_process_with_the_glob
     start = flat_weights(build_state(small_config(kind), METHODS[kind].optimizer_groups, real_images()))
     for step, (a, b) in enumerate(zip(two, one), 1):
         assert (b - start).abs().max() > 1e-3, "the weights did not move: the comparison would prove nothing"
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=2e-5, msg=lambda m: f"after step {step}: {m}")
+        # Relative to how far the weights moved: round-off (other batch splits, other thread counts) gives ~1e-4,
+        # a dropped or doubled gradient or per-process BatchNorm statistics give 1e-2 and more (the test below).
+        assert relative_gap(a, b, start) < 2e-3, f"after step {step}: {relative_gap(a, b, start):.2e}"
 
 
 def worker_train_without_sync(rank: int, out_dir: str) -> None:
@@ -139,7 +146,8 @@ def test_without_sync_batchnorm_each_process_normalises_its_own_rows(tmp_path, f
     spawn_ok(worker_train_without_sync, str(tmp_path))
     two = torch.load(tmp_path / "two_processes.pt")
     one = train_steps(small_config("vae"), SINGLE, real_images(), 2)
-    assert (two[-1] - one[-1]).abs().max() > 1e-4
+    start = flat_weights(build_state(small_config("vae"), METHODS["vae"].optimizer_groups, real_images()))
+    assert relative_gap(two[-1], one[-1], start) > 2e-2
 
 
 def worker_fid(rank: int, out_dir: str) -> None:
