@@ -94,7 +94,9 @@ def d_of_prior_samples(state, noise_state):
 @pytest.mark.parametrize("decoder", ["conv", "cppn"])
 @pytest.mark.parametrize("adversarial", ["non_saturating", "saturating"])
 def test_a_decoder_step_raises_d_of_prior_samples(adversarial, decoder):
-    state = make_state(gamma=0.0, lrs={"decoder": 0.05}, adversarial=adversarial, decoder=decoder)
+    # RMSProp's first step is about 10x lr per weight: the CPPN's tanh layers overshoot at the conv decoder's 0.05.
+    lr = {"conv": 0.05, "cppn": 0.005}[decoder]
+    state = make_state(gamma=0.0, lrs={"decoder": lr}, adversarial=adversarial, decoder=decoder)
     x, noise_state = batch(), state.noise.get_state()
     before = d_of_prior_samples(state, noise_state)
     vaegan_train_step(state, x)
