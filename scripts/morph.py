@@ -15,7 +15,6 @@ import torch
 
 from vaegan.cli import HelpWithDefaults, check_writable, positive_int, run_cli
 from vaegan.config import check_device
-from vaegan.data import load_dataset
 from vaegan.latent_sampler import latent_codes
 from vaegan.morph import EASES, save_gif, walk_codes
 from vaegan.sampling import check_renderable, decode_at, encode_mean, save_png
@@ -51,9 +50,7 @@ def main() -> None:
         size = args.size or model.image_size
         check_renderable(model, size)
         if args.through == "test":
-            d = run.cfg.data
-            test = load_dataset(d.dataset, "test", root=d.root, download=d.download, image_size=d.image_size,
-                                channels=d.channels).images
+            test = run.dataset("test").images
             keys = encode_mean(run.nets["encoder"], test[: args.n])
         else:
             keys = latent_codes("prior", args.n, model.latent_dim, torch.Generator().manual_seed(args.seed))

@@ -18,7 +18,6 @@ from torch import nn
 
 from vaegan.cli import HelpWithDefaults, check_writable, positive_int, run_cli
 from vaegan.config import ModelConfig, check_device
-from vaegan.data import load_dataset
 from vaegan.latent_sampler import SAMPLERS, latent_codes, trained_run_gmm
 from vaegan.sampling import check_renderable, decode_at, encode_mean, interpolation_codes, interpolation_ends, save_png
 from vaegan.trained_run import load_trained_run
@@ -53,9 +52,7 @@ def main() -> None:
         run = load_trained_run(args.run_dir, args.which, args.device)
         check_renderable(run.cfg.model, args.size)
         out = Path(args.out or Path(args.run_dir) / "samples" / f"render-{run.step:07d}-{args.size}")
-        d = run.cfg.data
-        test = load_dataset(d.dataset, "test", root=d.root, download=d.download, image_size=d.image_size,
-                            channels=d.channels).images
+        test = run.dataset("test").images
         enc, dec = run.nets["encoder"], run.nets["decoder"]
         samplers = list(SAMPLERS) if args.sampler == "all" else [args.sampler]
         gmm = trained_run_gmm(run) if any(SAMPLERS[s].needs_gmm for s in samplers) else None
