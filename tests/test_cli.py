@@ -4,14 +4,13 @@ what they say, resume rules, and config validation that covers the Python API to
 import dataclasses
 import json
 import os
-import runpy
-import sys
 import typing
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from script_runner import run_script
 
 from vaegan.cli import build_parser, train_main
 from vaegan.config import (RANGES, DataConfig, ModelConfig, OptimConfig, SoftIntroVAELossConfig, TrainConfig,
@@ -19,7 +18,6 @@ from vaegan.config import (RANGES, DataConfig, ModelConfig, OptimConfig, SoftInt
 from vaegan.evaluation.scoring import check_run_folder
 from vaegan.training.loop import train
 
-REPO = Path(__file__).resolve().parents[1]
 CONFIG_CLASSES = (DataConfig, ModelConfig, OptimConfig, VAELossConfig, VAEGANLossConfig, SoftIntroVAELossConfig,
                   TrainConfig)
 
@@ -32,16 +30,6 @@ def cli_error(capsys, main, *args) -> str:
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1, err
     return err
-
-
-def run_script(name: str, *argv: str) -> None:
-    """scripts/NAME.py in this process (faster than a subprocess: torch is imported once)."""
-    saved = sys.argv
-    sys.argv = [name, *argv]
-    try:
-        runpy.run_path(str(REPO / "scripts" / name), run_name="__main__")
-    finally:
-        sys.argv = saved
 
 
 def a_file(tmp_path) -> Path:

@@ -3,13 +3,12 @@ bounded memory; scripts/render.py and scripts/morph.py."""
 
 import dataclasses
 import json
-import runpy
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 from PIL import Image
+from script_runner import run_script
 
 from vaegan.checkpoint import load_checkpoint
 from vaegan.cli import train_main
@@ -21,23 +20,12 @@ from vaegan.morph import walk_codes
 from vaegan.run_folder import checkpoint_path, numbered_folders
 from vaegan.training.loop import resume, train
 
-REPO = Path(__file__).resolve().parents[1]
 CPPN = {"decoder": "cppn"}
 
 
 def cppn(preset: str = "small28", **fields) -> CPPNDecoder:
     torch.manual_seed(0)
     return build_decoder(dataclasses.replace(PRESETS[preset], decoder="cppn", **fields))
-
-
-def run_script(name: str, *argv: str) -> None:
-    """scripts/NAME.py in this process (torch is imported once)."""
-    saved = sys.argv
-    sys.argv = [name, *argv]
-    try:
-        runpy.run_path(str(REPO / "scripts" / name), run_name="__main__")
-    finally:
-        sys.argv = saved
 
 
 def test_every_decoder_name_has_a_class():
