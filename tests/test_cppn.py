@@ -15,7 +15,7 @@ from vaegan.cli import train_main
 from vaegan.config import DECODERS, DataConfig, TrainConfig
 from vaegan.models import PRESETS
 from vaegan.models.build import DECODER_CLASSES, build_decoder
-from vaegan.models.cppn import RENDER_ELEMENTS, CPPNDecoder, pixel_coordinates
+from vaegan.models.cppn import RENDER_ELEMENTS, CPPNDecoder, fourier_features, pixel_coordinates
 from vaegan.morph import walk_codes
 from vaegan.run_folder import checkpoint_path, numbered_folders
 from vaegan.training.loop import resume, train
@@ -61,8 +61,24 @@ def test_pixel_coordinates_are_centres_of_the_same_square_at_every_size():
     assert pixel_coordinates(1).abs().max() == 0  # one pixel: the centre
 
 
-def test_render_at_the_training_size_is_forward_and_any_size_has_its_shape():
-    dec = cppn()
+def test_fourier_features_are_sines_and_cosines_of_octaves_of_x_and_y():
+    c = pixel_coordinates(8)
+    assert torch.equal(fourier_features(c, 0), c)
+    f = fourier_features(c, 3)
+    assert f.shape == (64, 3 + 12) and torch.equal(f[:, :3], c)
+    x, y = c[:, 0], c[:, 1]
+    for k in range(3):
+        w = torch.pi * 2**k
+        torch.testing.assert_close(f[:, 3 + k], torch.sin(w * x))  # sin of x at every scale, then of y
+        torch.testing.assert_close(f[:, 6 + k], torch.sin(w * y))
+        torch.testing.assert_close(f[:, 9 + k], torch.cos(w * x))
+        torch.testing.assert_close(f[:, 12 + k], torch.cos(w * y))
+
+
+@pytest.mark.parametrize("frequencies", [0, 4])
+def test_render_at_the_training_size_is_forward_and_any_size_has_its_shape(frequencies):
+    dec = cppn(cppn_frequencies=frequencies)
+    assert dec.from_coordinates.in_features == 3 + 4 * frequencies
     z = torch.randn(3, 32)
     with torch.no_grad():
         assert torch.equal(dec.render(z, 28), dec(z))
@@ -99,17 +115,18 @@ def test_render_chunks_never_exceed_max_rows():
 
 
 def test_the_config_and_its_flags_round_trip(capsys, fashion_mnist, tmp_path):
-    train_main("vae", ["--decoder", "cppn", "--cppn-width", "16", "--cppn-depth", "2", "--dry-run",
-                       "--runs-dir", str(tmp_path)])
+    train_main("vae", ["--decoder", "cppn", "--cppn-width", "16", "--cppn-depth", "2", "--cppn-frequencies", "3",
+                       "--dry-run", "--runs-dir", str(tmp_path)])
     cfg = TrainConfig.from_dict(json.loads(capsys.readouterr().out))
-    assert (cfg.model.decoder, cfg.model.cppn_width, cfg.model.cppn_depth) == ("cppn", 16, 2)
+    assert (cfg.model.decoder, cfg.model.cppn_width, cfg.model.cppn_depth, cfg.model.cppn_frequencies) == ("cppn", 16, 2, 3)
     assert TrainConfig.from_dict(json.loads(cfg.to_json())) == cfg
     cfg.validate()
     # A config saved before the decoder was selectable still loads: the convolutional decoder.
     old = cfg.to_dict()
-    for key in ("decoder", "cppn_width", "cppn_depth"):
+    for key in ("decoder", "cppn_width", "cppn_depth", "cppn_frequencies"):
         del old["model"][key]
     assert TrainConfig.from_dict(old).model.decoder == "conv"
+    assert TrainConfig.from_dict(old).model.cppn_frequencies == 0  # a CPPN saved before them: (x, y, r) only
 
 
 def small_run(runs_dir: Path, kind: str, **overrides) -> TrainConfig:

@@ -39,9 +39,24 @@ RENDER_ELEMENTS = 2**24
 # with TANH_GAIN) reached the same loss, but std 8 draws between the training pixels badly: its steep units make rays
 # from the kink of r at the centre in 256x256 renders, which std 3 does not.
 COORDINATE_STD = 3.0
+# Std of the weights of the Fourier features (sin and cos, each in [-1, 1]): with COORDINATE_STD on all 3 + 4F inputs a
+# first-layer unit would sum ~4F steep waves and saturate everywhere.
+FOURIER_STD = 1.0
 # Gain of the hidden weights (std gain / sqrt(width)): 5/3 keeps the variance of tanh units from shrinking layer by
 # layer (nn.Linear's default init shrinks it about 3-fold per layer).
 TANH_GAIN = 5 / 3
+
+
+def fourier_features(coordinates: torch.Tensor, frequencies: int) -> torch.Tensor:
+    """(P, 3) rows (x, y, r) -> (P, 3 + 4 * frequencies): the rows followed by sin and cos of 2^k pi x and 2^k pi y for
+    k = 0 .. frequencies - 1 (2^k periods across the image). A tanh MLP of (x, y, r) alone draws smooth shapes well and
+    fine detail slowly (spectral bias); fixed sinusoids hand it the detail as inputs (Tancik et al. 2020). Being
+    functions of position, they render at any size like (x, y, r)."""
+    if frequencies == 0:
+        return coordinates
+    scales = math.pi * 2.0 ** torch.arange(frequencies, device=coordinates.device, dtype=coordinates.dtype)
+    angles = (coordinates[:, :2, None] * scales).flatten(1)  # (P, 2 * frequencies): x at every scale, then y
+    return torch.cat([coordinates, torch.sin(angles), torch.cos(angles)], dim=1)
 
 
 def pixel_coordinates(size: int, device: torch.device | str = "cpu",
@@ -63,14 +78,15 @@ class CPPNDecoder(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.image_size, self.channels = cfg.image_size, cfg.channels
-        self.width, self.depth = cfg.cppn_width, cfg.cppn_depth
+        self.width, self.depth, self.frequencies = cfg.cppn_width, cfg.cppn_depth, cfg.cppn_frequencies
         # One projection of z per layer, in one matrix; its bias is each layer's bias.
         self.from_z = nn.Linear(cfg.latent_dim, self.width * self.depth)
-        self.from_coordinates = nn.Linear(3, self.width, bias=False)
+        self.from_coordinates = nn.Linear(3 + 4 * self.frequencies, self.width, bias=False)
         self.hidden = nn.ModuleList(nn.Linear(self.width, self.width, bias=False) for _ in range(self.depth - 1))
         # Named as Decoder's last layer: the adaptive gamma of the VAE-GAN balances gradients at to_image.weight.
         self.to_image = nn.Linear(self.width, self.channels)
-        nn.init.normal_(self.from_coordinates.weight, std=COORDINATE_STD)
+        nn.init.normal_(self.from_coordinates.weight[:, :3], std=COORDINATE_STD)
+        nn.init.normal_(self.from_coordinates.weight[:, 3:], std=FOURIER_STD)
         for layer in self.hidden:
             nn.init.normal_(layer.weight, std=TANH_GAIN / math.sqrt(self.width))
 
@@ -85,7 +101,7 @@ class CPPNDecoder(nn.Module):
     def field(self, z: torch.Tensor, coordinates: torch.Tensor) -> torch.Tensor:
         """z: (B, latent_dim), coordinates: (P, 3) rows (x, y, r) -> a: (B, P, C), the unbounded value at each point."""
         per_layer = self.from_z(z).unsqueeze(1).chunk(self.depth, dim=-1)  # depth x (B, 1, width)
-        h = self.activation(self.from_coordinates(coordinates) + per_layer[0])  # (P, width) + (B, 1, width)
+        h = self.activation(self.from_coordinates(fourier_features(coordinates, self.frequencies)) + per_layer[0])  # (P, width) + (B, 1, width)
         for layer, z_k in zip(self.hidden, per_layer[1:]):
             h = self.activation(layer(h) + z_k)
         return self.to_image(h)
