@@ -101,7 +101,8 @@ class CPPNDecoder(nn.Module):
     def field(self, z: torch.Tensor, coordinates: torch.Tensor) -> torch.Tensor:
         """z: (B, latent_dim), coordinates: (P, 3) rows (x, y, r) -> a: (B, P, C), the unbounded value at each point."""
         per_layer = self.from_z(z).unsqueeze(1).chunk(self.depth, dim=-1)  # depth x (B, 1, width)
-        h = self.activation(self.from_coordinates(fourier_features(coordinates, self.frequencies)) + per_layer[0])  # (P, width) + (B, 1, width)
+        inputs = fourier_features(coordinates, self.frequencies)  # (P, 3 + 4 * frequencies)
+        h = self.activation(self.from_coordinates(inputs) + per_layer[0])  # (P, width) + (B, 1, width)
         for layer, z_k in zip(self.hidden, per_layer[1:]):
             h = self.activation(layer(h) + z_k)
         return self.to_image(h)
