@@ -113,6 +113,12 @@ def test_a_budget_flag_replaces_the_default_budget(fashion_mnist, capsys, argv, 
     assert f"budget: {budget}\n" in err
 
 
+def test_the_r1_flags_reach_the_config(fashion_mnist, capsys):
+    train_main("vaegan", ["--r1", "2.5", "--r1-every", "8", "--limit", "64", "--dry-run"])
+    cfg = json.loads(capsys.readouterr().out)
+    assert (cfg["vaegan"]["r1_weight"], cfg["vaegan"]["r1_every"]) == (2.5, 8)
+
+
 @pytest.mark.parametrize("kind", ["vae", "vaegan", "softintrovae"])
 def test_help_shows_every_default(kind):
     lines = build_parser(kind).format_help().splitlines()
@@ -201,7 +207,8 @@ BAD_VALUES = [
     (VAELossConfig, "gaussian_sigma", 0.0), (VAELossConfig, "beta", -1.0), (VAELossConfig, "kl_warmup_steps", -10),
     (VAEGANLossConfig, "gamma", -1.0), (VAEGANLossConfig, "equilibrium_value", float("nan")),
     (VAEGANLossConfig, "equilibrium_margin", -0.1), (VAEGANLossConfig, "label_smoothing", 2.0),
-    (VAEGANLossConfig, "pixel_weight", float("inf")),
+    (VAEGANLossConfig, "pixel_weight", float("inf")), (VAEGANLossConfig, "r1_weight", -1.0),
+    (VAEGANLossConfig, "r1_every", 0),
     (SoftIntroVAELossConfig, "beta_rec", -1.0), (SoftIntroVAELossConfig, "beta_kl", float("nan")),
     (SoftIntroVAELossConfig, "beta_neg", -256.0), (SoftIntroVAELossConfig, "gamma_r", float("-inf")),
     (TrainConfig, "batch_size", 0), (TrainConfig, "epochs", -1.0), (TrainConfig, "steps", 2.5),
@@ -260,6 +267,7 @@ def test_the_defaults_and_every_preset_are_valid():
     (["--fid-every", "-5"], "fid_every must be an integer >= 0, got -5"),
     (["--gamma", "-1"], "vaegan.gamma must be a number >= 0, got -1.0"),
     (["--label-smoothing", "2"], "vaegan.label_smoothing must be a number in [0, 1), got 2.0"),
+    (["--r1", "-1"], "vaegan.r1_weight must be a number >= 0, got -1.0"),
 ])
 def test_nonsense_flags_are_refused_before_any_data_is_loaded(tmp_path, capsys, argv, message):
     err = cli_error(capsys, train_main, "vaegan", [*argv, "--dataset", "mnist", "--data-root", str(tmp_path)])

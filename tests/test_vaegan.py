@@ -11,7 +11,7 @@ from vaegan.config import TrainConfig, VAEGANLossConfig
 from vaegan.models import PRESETS
 from vaegan.training.state import build_state
 from vaegan.training.vaegan_step import OPTIMIZER_GROUPS, adaptive_gamma, equilibrium_decisions, vaegan_train_step
-from vaegan.losses.vaegan import vaegan_losses
+from vaegan.losses.vaegan import r1_penalty, vaegan_losses
 from vaegan.training.loop import train
 
 N_PIXELS = 28 * 28
@@ -121,6 +121,52 @@ def test_recon_fakes_flag_and_label_smoothing_change_only_the_discriminator_term
     torch.testing.assert_close(out["both"].encoder, out["prior_only"].encoder)
     assert out["smooth"].stats["loss/dis_real"] != out["both"].stats["loss/dis_real"]
     torch.testing.assert_close(out["smooth"].stats["loss/dis_fake"], out["both"].stats["loss/dis_fake"])
+
+
+def real_gradient_energy(dis, x):
+    """E ||grad_x Dis(x)||^2 written out plainly (independently of r1_penalty), Dis in training mode as in the step."""
+    x = x.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(dis(x).logits.sum(), x, create_graph=True)
+    return (g**2).sum(dim=(1, 2, 3)).mean()
+
+
+def test_r1_penalty_reaches_the_discriminator_only_and_only_on_its_steps():
+    x = batch()
+    plain, with_r1 = make_state(), make_state(r1_weight=3.0, r1_every=2)
+    vaegan_train_step(plain, x)
+    stats = vaegan_train_step(with_r1, x)  # step 0: due (0 % 2 == 0)
+    for name in ("encoder", "decoder"):
+        for p, q in zip(plain.nets[name].parameters(), with_r1.nets[name].parameters()):
+            torch.testing.assert_close(q.grad, p.grad, rtol=0, atol=0)
+    # The discriminator's gradient is L_GAN's plus 3.0 / 2 * 2 (lazy weighting) times the penalty's.
+    dis = with_r1.nets["discriminator"]
+    # (r is None for the logit's bias: the input gradient does not depend on it). Double backward sums in another
+    # order than the step's pass: equal up to round-off (~1e-5 on gradients of order 1).
+    r1_grads = grads_of(real_gradient_energy(dis, x), dis)
+    assert max(r.abs().max() for r in r1_grads if r is not None) > 1e-3  # a term the comparison can see
+    for p, g, r in zip(dis.parameters(), (p.grad for p in plain.nets["discriminator"].parameters()), r1_grads):
+        torch.testing.assert_close(p.grad, g if r is None else g + 3.0 * r, rtol=1e-3, atol=5e-5)
+    torch.testing.assert_close(stats["loss/r1"], real_gradient_energy(dis, x).detach(), rtol=1e-5, atol=0)
+    assert stats["loss/r1"] > 0
+    # Step 1 is not due: the discriminator gets L_GAN's gradient alone and nothing is logged.
+    plain.step = with_r1.step = 1
+    vaegan_train_step(plain, x)
+    stats = vaegan_train_step(with_r1, x)
+    assert "loss/r1" not in stats
+    for p, q in zip(plain.nets["discriminator"].parameters(), with_r1.nets["discriminator"].parameters()):
+        torch.testing.assert_close(q.grad, p.grad, rtol=0, atol=0)
+
+
+def test_r1_keeps_the_discriminator_smooth_at_real_images():
+    """Trained alone on the same batches, the discriminator with R1 ends with a smaller gradient at real images."""
+    energy = {}
+    for weight in (0.0, 10.0):
+        state = make_state(lrs={"discriminator": 0.02}, r1_weight=weight, r1_every=1)
+        for step in range(8):
+            state.step = step
+            vaegan_train_step(state, batch(seed=step))
+        energy[weight] = r1_penalty(state.nets["discriminator"], batch(seed=99)).item()
+    assert energy[10.0] < 0.5 * energy[0.0], energy
 
 
 def test_equilibrium_rule():

@@ -203,6 +203,10 @@ def add_vaegan_flags(p: argparse.ArgumentParser, d: VAEGANLossConfig) -> None:
     g.add_argument("--spectral-norm", action="store_true", help="spectral norm on the discriminator")
     g.add_argument("--label-smoothing", type=float, default=d.label_smoothing, help="one-sided: real target 1 - this")
     g.add_argument("--pixel-weight", type=float, default=d.pixel_weight, help="weight of an extra pixel MSE term")
+    g.add_argument("--r1", type=float, default=d.r1_weight, dest="r1_weight",
+                   help="weight of the R1 penalty on the discriminator's gradient at real images (0: off)")
+    g.add_argument("--r1-every", type=positive_int, default=d.r1_every,
+                   help="take the R1 penalty every this many steps (weighted by it)")
     g.add_argument("--init-from", metavar="RUN_DIR",
                    help="start encoder and decoder from this VAE run (default: none: a random start)")
     g.add_argument("--dis-lr-scale", type=positive_float, default=OptimConfig().discriminator_lr_scale,
@@ -267,6 +271,7 @@ def config_from_args(args: argparse.Namespace, kind: str) -> TrainConfig:
                 equilibrium=args.equilibrium, equilibrium_value=args.equilibrium_value,
                 equilibrium_margin=args.equilibrium_margin, adaptive_gamma=args.adaptive_gamma,
                 label_smoothing=args.label_smoothing, pixel_weight=args.pixel_weight,
+                r1_weight=args.r1_weight, r1_every=args.r1_every,
             ),
             init_from=args.init_from,
         )

@@ -102,6 +102,11 @@ class VAEGANLossConfig:
     adaptive_gamma: bool = False  # rescale gamma so both decoder gradients have equal norm at its last layer
     label_smoothing: float = 0.0  # one-sided: real targets become 1 - label_smoothing
     pixel_weight: float = 0.0  # weight of an extra pixel MSE term for encoder and decoder
+    # R1 penalty (Mescheder et al. 2018): the discriminator also minimises r1_weight / 2 * E ||grad_x Dis(x)||^2 on
+    # real x, which damps the oscillation of plain GAN updates around the equilibrium; 0: off. Lazy, as in StyleGAN2:
+    # taken every r1_every steps and weighted by r1_every, so it costs a double backward only on those steps.
+    r1_weight: float = 0.0
+    r1_every: int = 4
 
 
 @dataclass
@@ -271,7 +276,8 @@ RANGES: dict[type, dict[str, Range | OneOf]] = {
     VAELossConfig: {"gaussian_sigma": POSITIVE, "beta": NON_NEGATIVE, "kl_warmup_steps": NON_NEGATIVE},
     VAEGANLossConfig: {
         "gamma": NON_NEGATIVE, "equilibrium_value": POSITIVE, "equilibrium_margin": NON_NEGATIVE,
-        "label_smoothing": FRACTION, "pixel_weight": NON_NEGATIVE,
+        "label_smoothing": FRACTION, "pixel_weight": NON_NEGATIVE, "r1_weight": NON_NEGATIVE,
+        "r1_every": AT_LEAST_ONE,
     },
     SoftIntroVAELossConfig: {
         "beta_rec": NON_NEGATIVE, "beta_kl": NON_NEGATIVE, "beta_neg": NON_NEGATIVE, "gamma_r": NON_NEGATIVE,

@@ -16,6 +16,11 @@ paper's own code did. L_GAN never enters the encoder's loss, and the discriminat
 (if it did, Dis could shrink its features to make L_llike zero). The step in vaegan/training/vaegan_step.py takes
 each network's gradient from its own loss only.
 
+Optional, not in the paper: an R1 penalty (Mescheder et al. 2018) r1_weight / 2 * E ||grad_x Dis(x)||^2 on real x,
+added to the discriminator's loss only. Plain GAN updates circle around the equilibrium instead of reaching it; the
+penalty makes them converge locally. It takes a pass of Dis over the real batch alone: a double backward through the
+joint pass over [x, x~, x_p] would cost three times as much (measured: 0.73 s a step against 0.27 s without R1).
+
 Normalisation (why one gamma serves 28x28 and 64x64): L_llike is the squared error averaged over the Dis_l
 features (64x64: 16,384 of them; 28x28: 2,048) and divided by the mean square of the real features, a relative
 error: Dis_l is read before a BatchNorm, so its scale is arbitrary and drifts while Dis trains, and a sum or plain
@@ -65,11 +70,13 @@ def decoder_adversarial_loss(fake_logits: torch.Tensor, form: str) -> torch.Tens
 
 
 def vaegan_losses(nets: dict, x: torch.Tensor, noise: Noise, cfg: VAEGANLossConfig,
-                  vae_cfg: VAELossConfig, step: int, precision: str = "fp32", processes: Processes = SINGLE) -> VAEGANLosses:
+                  vae_cfg: VAELossConfig, step: int, precision: str = "fp32", processes: Processes = SINGLE,
+                  r1: bool = False) -> VAEGANLosses:
     """One forward pass of Algorithm 1 on a batch x: (B, C, H, W) in [-1, 1] (this process's rows of the global batch).
 
     precision "bf16": the networks run under bf16 autocast; noise, losses and their reductions stay in fp32.
-    processes: with several, the one statistic that is not a per-image mean (L_llike's scale) covers the global batch."""
+    processes: with several, the one statistic that is not a per-image mean (L_llike's scale) covers the global batch.
+    r1: add the R1 penalty, weighted cfg.r1_weight * cfg.r1_every, to the discriminator's loss (the step decides when)."""
     enc, dec, dis = nets["encoder"], nets["decoder"], nets["discriminator"]
     n_pixels = x[0].numel()
     fast = autocast(x.device.type, precision)
@@ -100,6 +107,7 @@ def vaegan_losses(nets: dict, x: torch.Tensor, noise: Noise, cfg: VAEGANLossConf
     dis_real = gan_bce(real.logits, real=True, smoothing=cfg.label_smoothing)
     dis_fake_terms = [gan_bce(f, real=False) for f in fakes]
     dis_fake = sum(dis_fake_terms) / len(fakes)  # per fake batch, for the equilibrium rule and the logs
+    dis_loss = dis_real + sum(dis_fake_terms)
 
     stats = {
         "loss/prior": prior, "loss/feature": feature, "loss/pixel_mse": pixel,
@@ -109,10 +117,23 @@ def vaegan_losses(nets: dict, x: torch.Tensor, noise: Noise, cfg: VAEGANLossConf
         "dis/accuracy_real": (real.logits > 0).float().mean(), "dis/accuracy_fake": (fake_logits < 0).float().mean(),
         "kl/nats_per_image": prior * n_pixels,
     }
+    if r1:
+        with fast:
+            penalty = r1_penalty(dis, x)
+        dis_loss = dis_loss + cfg.r1_weight / 2 * cfg.r1_every * penalty
+        stats["loss/r1"] = penalty
     return VAEGANLosses(
         encoder=kl_weight_at(step, vae_cfg) * prior + reconstruction,
         decoder_feature=reconstruction,
         decoder_adversarial=sum(decoder_adversarial_loss(f, cfg.adversarial) for f in fakes),
-        discriminator=dis_real + sum(dis_fake_terms),
+        discriminator=dis_loss,
         stats={k: v.detach() for k, v in stats.items()},
     )
+
+
+def r1_penalty(dis: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """E ||grad_x Dis(x)||^2 over real images x: (B, C, H, W) in [-1, 1], differentiable with respect to Dis's
+    parameters. Dis runs on x alone (its BatchNorm normalises the real batch by its own statistics)."""
+    x = x.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(dis(x).logits.float().sum(), x, create_graph=True)
+    return grad.float().pow(2).flatten(1).sum(1).mean()

@@ -57,7 +57,8 @@ def vaegan_train_step(state: TrainState, x: torch.Tensor) -> dict[str, torch.Ten
     cfg = state.cfg.vaegan
     enc, dec, dis = state.nets["encoder"], state.nets["decoder"], state.nets["discriminator"]
     processes = state.processes
-    losses = vaegan_losses(state.nets, x, state.noise, cfg, state.cfg.vae, state.step, state.cfg.precision, processes)
+    r1 = cfg.r1_weight > 0 and state.step % cfg.r1_every == 0
+    losses = vaegan_losses(state.nets, x, state.noise, cfg, state.cfg.vae, state.step, state.cfg.precision, processes, r1)
     dis_real, dis_fake = processes.mean(torch.stack([losses.stats["loss/dis_real"], losses.stats["loss/dis_fake"]])) \
         if cfg.equilibrium else (losses.stats["loss/dis_real"], losses.stats["loss/dis_fake"])
     train_dis, train_dec = equilibrium_decisions(dis_real, dis_fake, cfg)
@@ -70,7 +71,7 @@ def vaegan_train_step(state: TrainState, x: torch.Tensor) -> dict[str, torch.Ten
     enc_grads = gradients(losses.encoder, enc, processes)
     # Decoder phase: gamma * L_llike + its adversarial loss, with respect to the decoder's parameters only.
     dec_grads = gradients(decoder_loss, dec, processes) if train_dec else None
-    # Discriminator phase: its cross-entropy only, never L_llike.
+    # Discriminator phase: its cross-entropy (+ the R1 penalty when due) only, never L_llike.
     dis_grads = gradients(losses.discriminator, dis, processes) if train_dis else None
 
     stats = dict(losses.stats)
