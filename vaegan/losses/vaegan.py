@@ -134,6 +134,8 @@ def vaegan_losses(nets: dict, x: torch.Tensor, noise: Noise, cfg: VAEGANLossConf
 def r1_penalty(dis: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     """E ||grad_x Dis(x)||^2 over real images x: (B, C, H, W) in [-1, 1], differentiable with respect to Dis's
     parameters. Dis runs on x alone (its BatchNorm normalises the real batch by its own statistics)."""
-    x = x.detach().requires_grad_(True)
+    # Differentiated at a non-leaf copy of x: hooks on module inputs (torch's FlopCounterMode, used by
+    # scripts/benchmark.py) cannot run inside autograd.grad with respect to a leaf.
+    x = x.detach().requires_grad_(True) * 1.0
     (grad,) = torch.autograd.grad(dis(x).logits.float().sum(), x, create_graph=True)
     return grad.float().pow(2).flatten(1).sum(1).mean()
