@@ -187,6 +187,21 @@ def test_equilibrium_skips_are_applied_and_logged():
     assert all(torch.equal(a, b) for a, b in zip(before, state.nets["discriminator"].parameters()))
 
 
+def test_r1_pass_runs_only_when_the_discriminator_trains():
+    """The R1 penalty's extra pass of Dis (a double backward) is skipped on steps the equilibrium rule skips Dis."""
+    def dis_passes(**gan):
+        state = make_state(r1_weight=1.0, r1_every=1, **gan)
+        calls = []
+        state.nets["discriminator"].register_forward_hook(lambda *_: calls.append(1))
+        stats = vaegan_train_step(state, batch())
+        return len(calls), stats
+
+    passes, stats = dis_passes(equilibrium=True, equilibrium_value=5.0, equilibrium_margin=0.1)  # D "too good"
+    assert stats["stabiliser/dis_skipped"] == 1 and passes == 1 and "loss/r1" not in stats
+    passes, stats = dis_passes(equilibrium=True)  # cross-entropies ~0.7: inside the band, D trains
+    assert stats["stabiliser/dis_skipped"] == 0 and passes == 2 and stats["loss/r1"] > 0
+
+
 @pytest.mark.parametrize("decoder", ["conv", "cppn"])
 def test_adaptive_gamma_balances_the_decoder_gradients_at_its_last_layer(decoder):
     state = make_state(decoder=decoder)

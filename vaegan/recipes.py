@@ -30,10 +30,9 @@ RECIPES: dict[str, dict] = {
     # stopped oscillating, and the average only lags it.
     "paper+slim_dis": {"kind": "vaegan", "optim": {"name": "rmsprop", "lr": 3e-4},
                        "model": {"dis_channels_scale": 0.5}},
-    # + an R1 penalty on the discriminator (Mescheder et al. 2018), weight 1, every 4th step: the default. Measured on
-    # Fashion-MNIST, seed 0, 1,700 steps (what 10 CPU minutes reach with it): N(0, I) FID 290 against 442-655 for
-    # paper+slim_dis at 10 minutes (3 seeds), mixture FID 65 (50-111 over the second half) against 57-93; weight 10
-    # ended at 452 and 71. It costs ~12% more time per step (the penalty's double backward on every 4th step).
+    # + an R1 penalty on the discriminator (Mescheder et al. 2018), weight 1, every 4th step: the default. The main job
+    # at 10 minutes, 3 seeds (benchmarks/report-10min-3seeds/): mixture FID 55.6 ± 3.3 against 78.0 ± 19.0 for
+    # paper+slim_dis, N(0, I) FID 435 against 562. It costs ~12% more time per step (the double backward every 4th step).
     "paper+slim_dis+r1": {"kind": "vaegan", "optim": {"name": "rmsprop", "lr": 3e-4},
                           "vaegan": {"r1_weight": 1.0, "r1_every": 4}, "model": {"dis_channels_scale": 0.5}},
     # + spectral norm on the discriminator (Miyato et al. 2018).

@@ -70,13 +70,13 @@ def decoder_adversarial_loss(fake_logits: torch.Tensor, form: str) -> torch.Tens
 
 
 def vaegan_losses(nets: dict, x: torch.Tensor, noise: Noise, cfg: VAEGANLossConfig,
-                  vae_cfg: VAELossConfig, step: int, precision: str = "fp32", processes: Processes = SINGLE,
-                  r1: bool = False) -> VAEGANLosses:
+                  vae_cfg: VAELossConfig, step: int, precision: str = "fp32", processes: Processes = SINGLE
+                  ) -> VAEGANLosses:
     """One forward pass of Algorithm 1 on a batch x: (B, C, H, W) in [-1, 1] (this process's rows of the global batch).
 
     precision "bf16": the networks run under bf16 autocast; noise, losses and their reductions stay in fp32.
     processes: with several, the one statistic that is not a per-image mean (L_llike's scale) covers the global batch.
-    r1: add the R1 penalty, weighted cfg.r1_weight * cfg.r1_every, to the discriminator's loss (the step decides when)."""
+    The R1 penalty is not part of it: the step adds r1_term to the discriminator's loss on the steps it trains Dis."""
     enc, dec, dis = nets["encoder"], nets["decoder"], nets["discriminator"]
     n_pixels = x[0].numel()
     fast = autocast(x.device.type, precision)
@@ -117,11 +117,6 @@ def vaegan_losses(nets: dict, x: torch.Tensor, noise: Noise, cfg: VAEGANLossConf
         "dis/accuracy_real": (real.logits > 0).float().mean(), "dis/accuracy_fake": (fake_logits < 0).float().mean(),
         "kl/nats_per_image": prior * n_pixels,
     }
-    if r1:
-        with fast:
-            penalty = r1_penalty(dis, x)
-        dis_loss = dis_loss + cfg.r1_weight / 2 * cfg.r1_every * penalty
-        stats["loss/r1"] = penalty
     return VAEGANLosses(
         encoder=kl_weight_at(step, vae_cfg) * prior + reconstruction,
         decoder_feature=reconstruction,
@@ -129,6 +124,20 @@ def vaegan_losses(nets: dict, x: torch.Tensor, noise: Noise, cfg: VAEGANLossConf
         discriminator=dis_loss,
         stats={k: v.detach() for k, v in stats.items()},
     )
+
+
+def r1_due(cfg: VAEGANLossConfig, step: int) -> bool:
+    """Lazy R1 (as in StyleGAN2): the penalty is taken on every r1_every-th step only, weighted by r1_every."""
+    return cfg.r1_weight > 0 and step % cfg.r1_every == 0
+
+
+def r1_term(dis: torch.nn.Module, x: torch.Tensor, cfg: VAEGANLossConfig, precision: str = "fp32"
+            ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(r1_weight / 2 * r1_every * E ||grad_x Dis(x)||^2, to add to the discriminator's loss; the penalty itself, to
+    log) for real x: (B, C, H, W) in [-1, 1]."""
+    with autocast(x.device.type, precision):
+        penalty = r1_penalty(dis, x)
+    return cfg.r1_weight / 2 * cfg.r1_every * penalty, penalty.detach()
 
 
 def r1_penalty(dis: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:

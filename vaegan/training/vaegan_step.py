@@ -17,7 +17,7 @@ from torch import nn
 
 from vaegan.config import VAEGANLossConfig
 from vaegan.distributed import SINGLE, Processes
-from vaegan.losses.vaegan import vaegan_losses
+from vaegan.losses.vaegan import r1_due, r1_term, vaegan_losses
 from vaegan.training.gradients import apply_gradients, gradients
 from vaegan.training.state import TrainState
 
@@ -57,8 +57,7 @@ def vaegan_train_step(state: TrainState, x: torch.Tensor) -> dict[str, torch.Ten
     cfg = state.cfg.vaegan
     enc, dec, dis = state.nets["encoder"], state.nets["decoder"], state.nets["discriminator"]
     processes = state.processes
-    r1 = cfg.r1_weight > 0 and state.step % cfg.r1_every == 0
-    losses = vaegan_losses(state.nets, x, state.noise, cfg, state.cfg.vae, state.step, state.cfg.precision, processes, r1)
+    losses = vaegan_losses(state.nets, x, state.noise, cfg, state.cfg.vae, state.step, state.cfg.precision, processes)
     dis_real, dis_fake = processes.mean(torch.stack([losses.stats["loss/dis_real"], losses.stats["loss/dis_fake"]])) \
         if cfg.equilibrium else (losses.stats["loss/dis_real"], losses.stats["loss/dis_fake"])
     train_dis, train_dec = equilibrium_decisions(dis_real, dis_fake, cfg)
@@ -66,15 +65,20 @@ def vaegan_train_step(state: TrainState, x: torch.Tensor) -> dict[str, torch.Ten
     gamma = adaptive_gamma(losses.decoder_feature, losses.decoder_adversarial, dec, cfg.gamma, processes) \
         if cfg.adaptive_gamma else torch.tensor(cfg.gamma, device=x.device)
     decoder_loss = gamma * losses.decoder_feature + losses.decoder_adversarial
+    stats = dict(losses.stats)
+    dis_loss = losses.discriminator
+    # The R1 pass (a double backward) only where its gradient is used: not on steps the equilibrium rule skips Dis.
+    if train_dis and r1_due(cfg, state.step):
+        r1_loss, stats["loss/r1"] = r1_term(dis, x, cfg, state.cfg.precision)
+        dis_loss = dis_loss + r1_loss
 
     # Encoder phase: L_prior + L_llike only; L_GAN is not part of its loss, so none of it can reach the encoder.
     enc_grads = gradients(losses.encoder, enc, processes)
     # Decoder phase: gamma * L_llike + its adversarial loss, with respect to the decoder's parameters only.
     dec_grads = gradients(decoder_loss, dec, processes) if train_dec else None
     # Discriminator phase: its cross-entropy (+ the R1 penalty when due) only, never L_llike.
-    dis_grads = gradients(losses.discriminator, dis, processes) if train_dis else None
+    dis_grads = gradients(dis_loss, dis, processes) if train_dis else None
 
-    stats = dict(losses.stats)
     stats["grad_norm/encoder"] = apply_gradients(enc, enc_grads, state.optimizers["encoder"])
     if dec_grads is not None:
         stats["grad_norm/decoder"] = apply_gradients(dec, dec_grads, state.optimizers["decoder"])
