@@ -328,6 +328,8 @@ def test_the_weight_average_follows_the_ramped_decay_and_resumes_exactly(tiny_co
     # after 4 updates the average is neither the last weights nor the first
     live, avg = a["nets"]["decoder"]["to_image.weight"], a["ema"]["decoder"]["module.to_image.weight"]
     assert not torch.equal(live, avg)
+    # its BatchNorm statistics are recomputed for the averaged weights, not the live ones copied
+    assert not torch.equal(a["nets"]["decoder"]["fc.1.running_mean"], a["ema"]["decoder"]["module.fc.1.running_mean"])
     # evaluation samples from the average
     loaded = load_trained_run(run)
     assert loaded.ema and torch.equal(loaded.nets["decoder"].to_image.weight, avg)
@@ -351,3 +353,43 @@ def test_fid_during_training_is_off_with_a_note_for_a_one_image_test_split():
     out = io.StringIO()
     assert fid_monitor_for(TrainConfig(fid_every=10), one, torch.zeros(8, 1, 28, 28, dtype=torch.uint8), out) is None
     assert "test split has 1 image(s)" in out.getvalue()
+
+
+def test_recalibrated_batchnorm_statistics_are_those_of_the_averaged_weights():
+    """The averaged encoder's BatchNorm running mean becomes the mean of its own batch means over the chosen training
+    images (computed here independently, on a copy in training mode); parameters and live networks are untouched."""
+    import copy
+
+    from vaegan.config import TrainConfig
+    from vaegan.data.scaling import to_model_range
+    from vaegan.models import PRESETS
+    from vaegan.training.ema import recalibrate_batchnorm, update_ema
+    from vaegan.training.state import build_state
+    from vaegan.training.vaegan_step import OPTIMIZER_GROUPS
+
+    images = torch.randint(0, 256, (96, 1, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    state = build_state(TrainConfig(kind="vaegan", model=PRESETS["small28"], ema_decay=0.5), OPTIMIZER_GROUPS, images)
+    with torch.no_grad():  # move the live weights so that the average differs from them
+        for p in state.nets["encoder"].parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    update_ema(state.ema, state.nets)
+    live = {k: v.clone() for k, v in state.nets["encoder"].state_dict().items()}
+    params = [p.clone() for p in state.ema["encoder"].parameters()]
+
+    recalibrate_batchnorm(state.ema, images, batch_size=32, seed=7, n_images=64)
+
+    encoder = state.ema["encoder"].module
+    bn = next(m for m in encoder.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    chosen = torch.randperm(96, generator=torch.Generator().manual_seed(7))[:64]
+    twin = copy.deepcopy(encoder).train()
+    twin_bn = next(m for m in twin.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    means = []
+    twin_bn.register_forward_hook(lambda m, inputs, out: means.append(inputs[0].mean((0, 2, 3))))
+    with torch.no_grad():
+        for rows in chosen.split(32):
+            twin(to_model_range(images[rows]))
+    torch.testing.assert_close(bn.running_mean, torch.stack(means).mean(0), rtol=1e-4, atol=1e-6)
+    assert not torch.allclose(bn.running_mean, live[next(k for k in live if k.endswith("running_mean"))])
+    assert all(torch.equal(p, q) for p, q in zip(params, state.ema["encoder"].parameters()))
+    assert all(torch.equal(v, state.nets["encoder"].state_dict()[k]) for k, v in live.items())
+    assert not state.ema["encoder"].training and not state.ema["decoder"].training

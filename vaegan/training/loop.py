@@ -28,7 +28,7 @@ from vaegan.data import ImageDataset, load_dataset, to_model_range
 from vaegan.distributed import SINGLE, Processes, Silent
 from vaegan.models import resolve_model_config
 from vaegan.precision import to_layout
-from vaegan.training.ema import update_ema
+from vaegan.training.ema import recalibrate_batchnorm, update_ema
 from vaegan.training.fid_monitor import FIDMonitor, fid_monitor_for
 from vaegan.training.heldout import heldout_losses
 from vaegan.training.methods import METHODS
@@ -203,6 +203,9 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
                     if writer:
                         log_scalars(writer, state, scalars, rate.images_per_sec(state.step))
                     status.beat(state.step, state.wall_seconds)
+                if state.ema and any(n > 0 and state.step % n == 0 for n in
+                                     (cfg.image_every, cfg.fid_every if fid_monitor else 0, cfg.checkpoint_every)):
+                    refresh_ema_batchnorm(state)  # the average is about to be drawn, scored or saved
                 if writer and state.step % cfg.image_every == 0:
                     log_visuals(writer, state.ema or state.nets, fixed, state.step, samples_dir(run_dir))
                 if fid_monitor and state.step % cfg.fid_every == 0:
@@ -213,6 +216,7 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
                     status.beat(state.step, state.wall_seconds)
             if stop_signal:
                 print(f"{stop_signal}: saving a checkpoint at step {state.step} before stopping", file=out, flush=True)
+            refresh_ema_batchnorm(state)
             if status.checkpoint_step != state.step:
                 save_with_heldout(state, run_dir, writer, test_data, status)
             if writer and state.step % cfg.image_every != 0:
@@ -301,6 +305,13 @@ def log_scalars(writer: SummaryWriter, state: TrainState, stats: dict[str, float
         writer.add_scalar(f"lr/{name}", opt.param_groups[0]["lr"], state.step)
     writer.add_scalar("perf/images_per_sec", images_per_sec, state.step)
     writer.add_scalar("perf/epoch", state.step / state.batches.steps_per_epoch, state.step)
+
+
+def refresh_ema_batchnorm(state: TrainState) -> None:
+    """BatchNorm statistics for the weight average's own weights (vaegan/training/ema.py), on every process alike (a
+    synchronised BatchNorm averages them over the processes); the next update_ema copies the live ones back."""
+    recalibrate_batchnorm(state.ema, state.batches.images, state.cfg.batch_size, seed=state.cfg.seed + 6,
+                          with_prior=state.cfg.kind == "vaegan")
 
 
 def save_with_heldout(state: TrainState, run_dir: Path, writer: SummaryWriter, test_data: ImageDataset,
