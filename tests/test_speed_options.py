@@ -68,6 +68,7 @@ def test_recipes_are_valid_configs_and_the_defaults_come_from_them():
     for kind, name in DEFAULT_RECIPE.items():
         assert default_config(kind) == apply_recipe(TrainConfig(), name)[0]
     assert default_config("vaegan").ema_decay == 0 and default_config("vaegan").optim.name == "rmsprop"
+    assert apply_recipe(TrainConfig(), "paper+slim_dis+r1+lr_decay+ema")[0].ema_decay > 0
     assert apply_recipe(TrainConfig(), "paper+ema+slim_dis")[0].ema_decay > 0
     with pytest.raises(ValueError, match="unknown recipe"):
         apply_recipe(TrainConfig(), "nope")
@@ -76,15 +77,36 @@ def test_recipes_are_valid_configs_and_the_defaults_come_from_them():
 def test_comparison_configs_train_each_recipe_with_shared_encoder_and_decoder(fashion_mnist, tmp_path):
     budget = {"minutes": None, "steps": 10, "epochs": None}
     configs = comparison_configs(budget, seeds=2, runs_dir=str(tmp_path),
-                                 recipes=("vae", "paper", "paper+slim_dis+r1"))
+                                 recipes=("vae", "paper", "paper+slim_dis+r1+lr_decay"))
     # a method's default recipe keeps the plain run name; any other is named in its run folder
     assert [(c.run_name, c.seed) for c in configs] == [
         (None, 0), ("paper", 0), (None, 0), (None, 1), ("paper", 1), (None, 1)]
-    assert DEFAULT_RECIPE["vaegan"] == "paper+slim_dis+r1"
+    assert DEFAULT_RECIPE["vaegan"] == "paper+slim_dis+r1+lr_decay"
     assert (configs[2].vaegan.r1_weight, configs[1].vaegan.r1_weight) == (1.0, 0.0)  # the recipe's loss settings too
     slim, paper = Discriminator(configs[2].model), Discriminator(configs[1].model)
-    assert recipe_model("paper+slim_dis+r1") == {"dis_channels_scale": 0.5}
+    assert recipe_model("paper+slim_dis+r1+lr_decay") == {"dis_channels_scale": 0.5}
     assert [c.out_channels for c in slim.convs] == [32, 32, 64, 64]  # small28's (64, 128, 128) halved
     assert [c.out_channels for c in paper.convs] == [32, 64, 128, 128]
     without_dis = [dataclasses.replace(c.model, dis_channels_scale=1.0) for c in configs]
     assert all(m == without_dis[0] for m in without_dis)
+
+
+def test_the_learning_rate_drops_once_per_epoch_and_the_drop_survives_a_resume(tiny_config):
+    """lr_decay_per_epoch (the default VAE-GAN recipe's drop): 64 images at batch 32 are an epoch of 2 steps, so after
+    5 steps every optimizer runs at lr * 0.5^2, and a run resumed from step 3 to 7 at lr * 0.5^3."""
+    from vaegan.checkpoint import load_checkpoint
+    from vaegan.run_folder import checkpoint_path
+    from vaegan.training.loop import resume, train
+
+    optim = dataclasses.replace(default_config("vaegan").optim, lr=1e-3, lr_decay_per_epoch=0.5)
+
+    def lrs(run) -> list[float]:  # of encoder, decoder and discriminator
+        opts = load_checkpoint(checkpoint_path(run))["optimizers"]
+        return [g["lr"] for o in opts.values() for g in o["param_groups"]]
+
+    run = train(tiny_config("vaegan", steps=5, limit=64, checkpoint_every=5, optim=optim, run_name="five"))
+    assert lrs(run) == pytest.approx([1e-3 * 0.5**2] * 3)
+    run = train(tiny_config("vaegan", steps=3, limit=64, checkpoint_every=3, optim=optim, run_name="resumed"))
+    assert lrs(run) == pytest.approx([1e-3 * 0.5] * 3)
+    resume(run, {"steps": 7})
+    assert lrs(run) == pytest.approx([1e-3 * 0.5**3] * 3)
