@@ -70,8 +70,7 @@ def decoder_adversarial_loss(fake_logits: torch.Tensor, form: str) -> torch.Tens
 
 
 def vaegan_losses(nets: dict, x: torch.Tensor, noise: Noise, cfg: VAEGANLossConfig,
-                  vae_cfg: VAELossConfig, step: int, precision: str = "fp32", processes: Processes = SINGLE
-                  ) -> VAEGANLosses:
+                  vae_cfg: VAELossConfig, step: int, precision: str = "fp32", processes: Processes = SINGLE) -> VAEGANLosses:
     """One forward pass of Algorithm 1 on a batch x: (B, C, H, W) in [-1, 1] (this process's rows of the global batch).
 
     precision "bf16": the networks run under bf16 autocast; noise, losses and their reductions stay in fp32.
@@ -107,7 +106,6 @@ def vaegan_losses(nets: dict, x: torch.Tensor, noise: Noise, cfg: VAEGANLossConf
     dis_real = gan_bce(real.logits, real=True, smoothing=cfg.label_smoothing)
     dis_fake_terms = [gan_bce(f, real=False) for f in fakes]
     dis_fake = sum(dis_fake_terms) / len(fakes)  # per fake batch, for the equilibrium rule and the logs
-    dis_loss = dis_real + sum(dis_fake_terms)
 
     stats = {
         "loss/prior": prior, "loss/feature": feature, "loss/pixel_mse": pixel,
@@ -121,7 +119,7 @@ def vaegan_losses(nets: dict, x: torch.Tensor, noise: Noise, cfg: VAEGANLossConf
         encoder=kl_weight_at(step, vae_cfg) * prior + reconstruction,
         decoder_feature=reconstruction,
         decoder_adversarial=sum(decoder_adversarial_loss(f, cfg.adversarial) for f in fakes),
-        discriminator=dis_loss,
+        discriminator=dis_real + sum(dis_fake_terms),
         stats={k: v.detach() for k, v in stats.items()},
     )
 
