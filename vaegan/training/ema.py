@@ -18,6 +18,8 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, update_bn
 
 from vaegan.data.scaling import to_model_range
+from vaegan.losses.vae import reparameterize
+from vaegan.noise import Noise
 
 EMA_NETWORKS = ("encoder", "decoder")
 BATCHNORM_IMAGES = 4096  # training images the averaged networks' BatchNorm statistics are recomputed on
@@ -54,15 +56,16 @@ class _TrainingPass(nn.Module):
     posterior samples, followed in the same batch by as many prior samples when with_prior (the VAE-GAN's step decodes
     both together, so its BatchNorm statistics are of that mixture)."""
 
-    def __init__(self, encoder: nn.Module, decoder: nn.Module, generator: torch.Generator, with_prior: bool):
+    def __init__(self, encoder: nn.Module, decoder: nn.Module, noise: Noise, with_prior: bool):
         super().__init__()
-        self.encoder, self.decoder, self.generator, self.with_prior = encoder, decoder, generator, with_prior
+        self.encoder, self.decoder, self.noise, self.with_prior = encoder, decoder, noise, with_prior
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         mu, logvar = (t.float() for t in self.encoder(x))
-        eps, z_p = torch.randn((2, *mu.shape), generator=self.generator).to(mu.device)
-        z = mu + torch.exp(0.5 * logvar) * eps
-        return self.decoder(torch.cat([z, z_p]) if self.with_prior else z)
+        z = reparameterize(mu, logvar, self.noise)
+        if self.with_prior:
+            z = torch.cat([z, self.noise.randn(mu.shape, mu.device, mu.dtype)])
+        return self.decoder(z)
 
 
 @torch.no_grad()
@@ -75,8 +78,8 @@ def recalibrate_batchnorm(ema: dict[str, AveragedModel], images: torch.Tensor, b
     if not ema:
         return
     device = next(ema["encoder"].parameters()).device
-    generator = torch.Generator().manual_seed(seed)
-    chosen = torch.randperm(len(images), generator=generator)[: min(n_images, len(images))]
+    chosen = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[: min(n_images, len(images))]
     batches = [to_model_range(images[i]).to(device) for i in chosen.split(batch_size)]
-    network = _TrainingPass(ema["encoder"], ema["decoder"], generator, with_prior).eval()  # update_bn restores this mode
+    noise = Noise(torch.Generator(device=device).manual_seed(seed))
+    network = _TrainingPass(ema["encoder"], ema["decoder"], noise, with_prior).eval()  # update_bn restores this mode
     update_bn(batches, network)
