@@ -43,7 +43,7 @@ import torch
 TRAIN_SCRIPT = Path(__file__).resolve().parent / "train_vaegan.py"
 STEP_LINE = re.compile(r"step (\d+)/\d+ ")
 # The only values that legitimately differ between two runs of one config: time taken, and where they were written.
-IGNORED_KEYS = frozenset({"wall_seconds", "runs_dir"})
+IGNORED_KEYS = frozenset({"wall_seconds", "train_seconds", "runs_dir"})
 POLL_SECONDS = 0.002  # temp-file polling period: far shorter than writing a checkpoint of tens of MB
 STARTUP_GUESS_SECONDS = 5.0  # start-up time assumed until one has been measured
 WRITE_GUESS_SECONDS = 0.005  # how long writing a checkpoint takes, until one has been timed

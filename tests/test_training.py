@@ -71,6 +71,42 @@ def test_resume_with_a_new_budget_replaces_the_old_one(tiny_config):
     assert json.loads((run / "status.json").read_text())["status"] == "finished"
 
 
+class StepClock:
+    """A stand-in for time.monotonic in the loop: every reading is one second after the previous one, so a training
+    step (read before and after) takes exactly one second; `wait` makes time pass outside the steps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        self.now += 1.0
+        return self.now - 1.0
+
+    def wait(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_a_time_budget_counts_training_steps_not_checkpoints_and_survives_a_resume(tiny_config, monkeypatch):
+    clock = StepClock()
+    monkeypatch.setattr(loop, "time", clock)
+    save = loop.save_with_heldout
+
+    def slow_save(*args, **kwargs):  # a checkpoint (with its held-out loss) that takes 1000 s
+        save(*args, **kwargs)
+        clock.wait(1000.0)
+
+    monkeypatch.setattr(loop, "save_with_heldout", slow_save)
+    run = train(tiny_config(steps=None, minutes=5 / 60, checkpoint_every=2))
+    ckpt = load_checkpoint(checkpoint_path(run))
+    # Five one-second steps, although checkpoints at steps 2 and 4 had already spent 2000 s of wall time.
+    assert ckpt["step"] == 5 and ckpt["train_seconds"] == 5.0 and ckpt["wall_seconds"] >= 2000.0
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [(r["step"], r["train_seconds"]) for r in records] == [(2, 2.0), (4, 4.0), (5, 5.0)]
+    resume(run, {"minutes": 8 / 60})  # the saved training time counts: three more steps
+    ckpt = load_checkpoint(checkpoint_path(run))
+    assert (ckpt["step"], ckpt["train_seconds"]) == (8, 8.0)
+
+
 def test_a_torn_metrics_line_does_not_swallow_the_next_record(tiny_config):
     run = train(tiny_config(steps=2, checkpoint_every=2))
     with open(run / "metrics.jsonl", "a") as f:

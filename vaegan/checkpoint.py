@@ -3,7 +3,8 @@
 
 Layout of the saved dict (plain tensors and Python values only, loaded with weights_only=True):
   format, version, kind, config (TrainConfig as a dict), step, nets {name: state_dict}, optimizers, schedulers,
-  rng {name: generator state}, batches (BatchIterator state), wall_seconds, extra (e.g. best metric).
+  rng {name: generator state}, batches (BatchIterator state), wall_seconds (all elapsed time), train_seconds (the
+  part spent in training steps, what a time budget counts; absent before 2026-11-26), extra (e.g. best metric).
 Networks are rebuilt from `config` (vaegan.models.build), never unpickled as code.
 """
 

@@ -133,7 +133,8 @@ class TrainConfig:
     vaegan: VAEGANLossConfig = field(default_factory=VAEGANLossConfig)
     softintrovae: SoftIntroVAELossConfig = field(default_factory=SoftIntroVAELossConfig)
     batch_size: int = 64
-    # The budget: training stops at whichever comes first; at least one must be set.
+    # The budget: training stops at whichever comes first; at least one must be set. minutes counts time spent in
+    # training steps only: FID checks, images and checkpoints are not charged to it (vaegan/training/loop.py).
     epochs: float | None = 5.0
     steps: int | None = None
     minutes: float | None = None

@@ -22,7 +22,8 @@ class TrainedRun:
     nets: dict[str, nn.Module]  # encoder, decoder (and discriminator for a VAE-GAN), in eval mode
     ema: bool  # whether nets' encoder and decoder hold the run's weight averages rather than its last weights
     step: int
-    wall_seconds: float
+    wall_seconds: float  # all elapsed time up to the checkpoint, training and measuring
+    train_seconds: float  # the part spent in training steps (what a time budget counts)
     extra: dict
 
     def dataset(self, split: str) -> ImageDataset:
@@ -55,4 +56,5 @@ def load_trained_run(run_dir: str | Path, which: str = "latest", device: str = "
         else:
             load_state_into(net, ckpt["nets"][name], f"network '{name}'", path)
         net.eval()
-    return TrainedRun(run_dir, which, cfg, nets, bool(averages), ckpt["step"], ckpt["wall_seconds"], ckpt["extra"])
+    return TrainedRun(run_dir, which, cfg, nets, bool(averages), ckpt["step"], ckpt["wall_seconds"],
+                      ckpt.get("train_seconds", ckpt["wall_seconds"]), ckpt["extra"])

@@ -22,6 +22,7 @@ class Curve:
     key: str  # e.g. "fid_ema_gmm/domain"
     steps: list[int]
     wall_seconds: list[float | None]  # None where a record lacked wall_seconds
+    train_seconds: list[float | None]  # the training part of wall_seconds; None where a record lacked it
     values: list[float]
 
     @property
@@ -50,9 +51,10 @@ def fid_curves(records: dict[int, dict]) -> dict[str, Curve]:
     keys = sorted({k for r in records.values() for k in r if FID_KEY.match(k)})
     curves = {}
     for key in keys:
-        points = [(s, r.get("wall_seconds"), float(r[key])) for s, r in records.items() if r.get(key) is not None]
+        points = [(s, r.get("wall_seconds"), r.get("train_seconds"), float(r[key]))
+                  for s, r in records.items() if r.get(key) is not None]
         if points:
-            curves[key] = Curve(key, [p[0] for p in points], [p[1] for p in points], [p[2] for p in points])
+            curves[key] = Curve(key, *map(list, zip(*points)))
     return curves
 
 

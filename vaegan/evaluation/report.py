@@ -147,11 +147,12 @@ def attributes_record(results: list[RunResult], reference: Reference, cfg: EvalC
 def run_record(r: RunResult) -> dict:
     """scores: the reconstructions'; sample_scores: {sampler: {"label", FID, KID, sharpness, n}}."""
     samples = {name: {"label": row_label(r.model, name), **scores} for name, scores in r.sample_scores.items()}
-    curves = {key: {"steps": c.steps, "wall_seconds": c.wall_seconds, "values": c.values, "stability": stability(c)}
-              for key, c in r.curves.items()}
+    curves = {key: {"steps": c.steps, "wall_seconds": c.wall_seconds, "train_seconds": c.train_seconds,
+                    "values": c.values, "stability": stability(c)} for key, c in r.curves.items()}
     return {"run_dir": str(r.run_dir), "name": r.name, "kind": r.kind, "model": r.model, "seed": r.seed, "status": r.status,
             "status_step": r.status_step, "stale": r.stale, "checkpoint_step": r.checkpoint_step,
             "diverged": r.diverged, "message": r.message, "note": r.note,
-            "checkpoint": r.checkpoint, "step": r.step, "wall_seconds": r.wall_seconds, "scores": r.scores,
+            "checkpoint": r.checkpoint, "step": r.step, "wall_seconds": r.wall_seconds,
+            "train_seconds": r.train_seconds, "scores": r.scores,
             "sample_scores": samples, "fid_during_training": curves,
             "attribute_edits": {e.edit.title: e.record() for e in r.edits}, "config": r.config}

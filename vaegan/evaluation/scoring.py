@@ -121,7 +121,8 @@ class RunResult:
     message: str
     checkpoint: str | None = None  # "latest" | "best" | None
     step: int | None = None  # step of the scored checkpoint
-    wall_seconds: float | None = None  # training wall time at that checkpoint
+    wall_seconds: float | None = None  # all elapsed time at that checkpoint, training and measuring
+    train_seconds: float | None = None  # the part of it spent in training steps (what a time budget counts)
     scores: dict | None = None  # reconstruction scores, and the extractor and reference they were measured with
     sample_scores: dict[str, dict] = field(default_factory=dict)  # sampler name -> FID, KID, sharpness of its samples
     samples: dict[str, torch.Tensor] = field(default_factory=dict)  # sampler name -> uint8 (PREVIEW, C, H, W)
@@ -231,7 +232,8 @@ def score_run(run_dir: Path, reference: Reference, cfg: EvalConfig, processes: P
         return result
     run = load_trained_run(run_dir, cfg.which, cfg.device, use_ema=cfg.weights == "ema")
     enc, dec = run.nets["encoder"], run.nets["decoder"]
-    result.checkpoint, result.step, result.wall_seconds = run.which, run.step, run.wall_seconds
+    result.checkpoint, result.step = run.which, run.step
+    result.wall_seconds, result.train_seconds = run.wall_seconds, run.train_seconds
     inputs = reference.test_images[: cfg.samples]
     needs_gmm = any(SAMPLERS[name].needs_gmm for name in cfg.samplers)
     train = run.dataset("train") if needs_gmm or reference.labels is not None else None  # loaded once for both

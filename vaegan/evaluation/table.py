@@ -62,13 +62,13 @@ def runs_table(rows: list[Row]) -> Table:
     """One row per run and sampler: identity, training, every metric (KID with its spread over subsets), and how
     steady its FID curve ended; best values flagged."""
     best = best_rows(rows)
-    header = ["run", "model · sampler", "status", "seed", "steps", "wall time", "N", "extractor",
+    header = ["run", "model · sampler", "status", "seed", "steps", "training time", "N", "extractor",
               *(m.label for m in METRICS), f"FID rise in 2nd half (≤ {STABILITY_TARGET:.0%})"]
     table = []
     for i, row in enumerate(rows):
         r, s = row.run, row.scores
         cells = [Cell(r.name, wrap=True), Cell(row.label), Cell(status_text(r), bad=r.diverged, wrap=True),
-                 Cell(str(r.seed)), Cell("–" if r.step is None else str(r.step)), Cell(duration(r.wall_seconds)),
+                 Cell(str(r.seed)), Cell("–" if r.step is None else str(r.step)), Cell(duration(r.wall_seconds if r.train_seconds is None else r.train_seconds)),
                  Cell(str(s.get("n_samples", "–"))), Cell(s.get("extractor", "–"), wrap=True)]
         for m in METRICS:
             spread = s.get("kid_std") if m.key == "kid" else None

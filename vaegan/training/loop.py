@@ -159,10 +159,12 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
     total_steps = step_budget(cfg, steps_per_epoch)
     seconds_budget = None if cfg.minutes is None else cfg.minutes * 60
 
+    # A time budget counts only the time spent in training steps: FID checks, images and checkpoints cost the same
+    # whatever is trained, and how often a run is measured must not change how much it trains.
     def budget_left() -> bool:
         if total_steps is not None and state.step >= total_steps:
             return False
-        return seconds_budget is None or state.wall_seconds < seconds_budget
+        return seconds_budget is None or state.train_seconds < seconds_budget
 
     # A resumed run starts at its checkpoint. Only rank 0 writes status.json.
     status = StatusWriter(run_dir, checkpoint_step=state.step or None, write=processes.is_main)
@@ -179,20 +181,29 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
                     write_run_header(writer, cfg)
             fixed = fixed_inputs(test_data.images, cfg.model.latent_dim, cfg.seed)
             fid_monitor = fid_monitor_for(cfg, test_data, state.batches.images, out, processes)
-            progress = Progress(state.step, total_steps,
-                                None if seconds_budget is None else seconds_budget - state.wall_seconds,
-                                cfg.batch_size, cfg.progress_seconds, out)
+            progress = Progress(state.step, total_steps, cfg.batch_size, cfg.progress_seconds, out)
             means = ScalarMeans()
             stats: dict[str, torch.Tensor] = {}  # stays empty when a resumed run has no budget left
             rate = Rate(state.step, cfg.batch_size)
-            session_start, wall_at_start = time.monotonic(), state.wall_seconds
+            session_start, wall_at_start, train_at_start = time.monotonic(), state.wall_seconds, state.train_seconds
+
+            def seconds_left() -> float | None:
+                """Wall seconds until the time budget is spent, at this session's ratio of wall to training time."""
+                if seconds_budget is None:
+                    return None
+                overhead = (state.wall_seconds - wall_at_start) / max(state.train_seconds - train_at_start, 1e-9)
+                return (seconds_budget - state.train_seconds) * overhead
+
             stop_signal = None  # the signal that every process agreed to stop on
             while budget_left() and stop_signal is None:
+                step_start = time.monotonic()
                 x = to_layout(to_model_range(processes.rows(next(state.batches))).to(cfg.device), cfg.channels_last)
                 stats = train_step(state, x)
                 update_ema(state.ema, state.nets)
                 state.step += 1
-                state.wall_seconds = wall_at_start + time.monotonic() - session_start
+                now = time.monotonic()
+                state.train_seconds += now - step_start
+                state.wall_seconds = wall_at_start + now - session_start
                 stop_signal = agree_after_step(state, stats, stop.signal_name, run_dir, status.checkpoint_step)
                 means.add(stats)
                 if state.step % steps_per_epoch == 0:
@@ -212,7 +223,7 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
                     monitor_fid(state, run_dir, writer, fid_monitor, out)
                 if state.step % cfg.checkpoint_every == 0:
                     save_with_heldout(state, run_dir, writer, test_data, status)
-                if progress.update(state.step, summarize(stats) if processes.is_main else ""):
+                if progress.update(state.step, seconds_left(), summarize(stats) if processes.is_main else ""):
                     status.beat(state.step, state.wall_seconds)
             if stop_signal:
                 print(f"{stop_signal}: saving a checkpoint at step {state.step} before stopping", file=out, flush=True)
@@ -221,7 +232,7 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
                 save_with_heldout(state, run_dir, writer, test_data, status)
             if writer and state.step % cfg.image_every != 0:
                 log_visuals(writer, state.ema or state.nets, fixed, state.step, samples_dir(run_dir))
-            progress.update(state.step, summarize(stats) if processes.is_main else "", force=True)
+            progress.update(state.step, seconds_left(), summarize(stats) if processes.is_main else "", force=True)
             # Only now, with the last checkpoint on disk: a crash in the final save or visuals must not read "finished".
             stopped_early = budget_left()  # a stop request on the very last step still finished the run
             status.end("interrupted" if stopped_early else "finished", state.step, state.wall_seconds,
@@ -247,14 +258,15 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
 def agree_after_step(state: TrainState, stats: dict[str, torch.Tensor], signal_name: str | None, run_dir: Path,
                      saved_step: int | None) -> str | None:
     """After each step: NonFiniteLossError if any process's loss is not finite; the stop signal any process got
-    (None: go on). With several processes they agree in one all-reduce (max of clock, signal number and a non-finite
+    (None: go on). With several processes they agree in one all-reduce (max of clocks, signal number and a non-finite
     flag), so every one takes the same decision at the same step and none waits forever for another."""
     finite = bool(torch.isfinite(torch.stack([v.float() for v in stats.values()])).all())
     if state.processes.is_distributed:
         number = signal.Signals[signal_name].value if signal_name else 0
-        mine = torch.tensor([state.wall_seconds, number, 0.0 if finite else 1.0], dtype=torch.float64)
-        wall, number, any_bad = state.processes.max(mine).tolist()
-        state.wall_seconds = wall  # the slowest process's clock: the time budget ends at the same step for all
+        mine = torch.tensor([state.wall_seconds, state.train_seconds, number, 0.0 if finite else 1.0],
+                            dtype=torch.float64)
+        # The slowest process's clocks: the time budget ends at the same step for all.
+        state.wall_seconds, state.train_seconds, number, any_bad = state.processes.max(mine).tolist()
         signal_name = signal.Signals(int(number)).name if number else None
         if any_bad and finite:
             raise diverged_error(state.step, "a non-finite loss on another process", run_dir, saved_step)
@@ -324,7 +336,8 @@ def save_with_heldout(state: TrainState, run_dir: Path, writer: SummaryWriter, t
     if not state.processes.is_main:
         status.checkpoint_step = state.step
         return
-    record: dict = {"step": state.step, "wall_seconds": round(state.wall_seconds, 3)}
+    record: dict = {"step": state.step, "wall_seconds": round(state.wall_seconds, 3),
+                    "train_seconds": round(state.train_seconds, 3)}
     if state.cfg.eval_batches:
         record.update(heldout_losses(state.nets, test_data.images, state.cfg, state.cfg.eval_batches))
     for tag, value in record.items():
@@ -344,7 +357,8 @@ def monitor_fid(state: TrainState, run_dir: Path, writer: SummaryWriter, monitor
     """Score the fixed prior samples; a new best FID also becomes checkpoints/best.pt. Every process scores its share
     of the samples and gets the same scores (vaegan/training/fid_monitor.py); rank 0 writes."""
     scores, fid_key = monitor(state.nets, state.ema)
-    record = {"step": state.step, "wall_seconds": round(state.wall_seconds, 3), **scores}
+    record = {"step": state.step, "wall_seconds": round(state.wall_seconds, 3),
+              "train_seconds": round(state.train_seconds, 3), **scores}
     if writer:
         for tag, value in record.items():
             if "/" in tag:

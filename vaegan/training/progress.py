@@ -28,15 +28,15 @@ class Rate:
 
 
 class Progress:
-    def __init__(self, start_step: int, total_steps: int | None, seconds_left: float | None, batch_size: int,
-                 every_seconds: float, out: TextIO = sys.stdout):
+    def __init__(self, start_step: int, total_steps: int | None, batch_size: int, every_seconds: float,
+                 out: TextIO = sys.stdout):
         self.total_steps, self.batch_size, self.every, self.out = total_steps, batch_size, every_seconds, out
-        self.deadline = None if seconds_left is None else time.monotonic() + seconds_left
         self.rate, self.last_time = Rate(start_step, batch_size), time.monotonic()
         self.images_per_sec = 0.0
 
-    def update(self, step: int, summary: str = "", force: bool = False) -> bool:
-        """Print a line if `every_seconds` passed (or force). Returns whether it printed."""
+    def update(self, step: int, seconds_left: float | None = None, summary: str = "", force: bool = False) -> bool:
+        """Print a line if `every_seconds` passed (or force). seconds_left: until a time budget runs out (None: no
+        time budget). Returns whether it printed."""
         now = time.monotonic()
         if not force and now - self.last_time < self.every:
             return False
@@ -46,8 +46,8 @@ class Progress:
         etas = []
         if self.total_steps is not None and self.images_per_sec > 0:
             etas.append((self.total_steps - step) * self.batch_size / self.images_per_sec)
-        if self.deadline is not None:
-            etas.append(self.deadline - now)
+        if seconds_left is not None:
+            etas.append(max(seconds_left, 0.0))
         where = f"step {step}/{self.total_steps} ({100 * step / max(self.total_steps, 1):.0f}%)" if self.total_steps else f"step {step}"
         eta = f" | ETA {format_seconds(min(etas))}" if etas else ""
         print(f"{where} | {self.images_per_sec:.0f} img/s{eta} | {summary}", file=self.out, flush=True)

@@ -29,7 +29,8 @@ class TrainState:
     noise: Noise  # all sampling noise of training (reparameterisation, prior z), so resume replays it
     batches: BatchIterator  # global batches: this process trains on processes.rows() of each
     step: int = 0
-    wall_seconds: float = 0.0  # training time summed over all sessions of this run
+    wall_seconds: float = 0.0  # elapsed time summed over all sessions of this run (training and measuring)
+    train_seconds: float = 0.0  # the part of it spent in training steps: what a --minutes budget counts
     extra: dict = field(default_factory=dict)  # small bookkeeping saved with the state, e.g. the best FID
     ema: dict[str, nn.Module] = field(default_factory=dict)  # averaged encoder/decoder (AveragedModel); {}: no EMA
     processes: Processes = SINGLE  # the data-parallel group this process trains in (vaegan/distributed.py)
@@ -40,6 +41,7 @@ class TrainState:
             "config": self.cfg.to_dict(),
             "step": self.step,
             "wall_seconds": self.wall_seconds,
+            "train_seconds": self.train_seconds,
             "nets": {k: v.state_dict() for k, v in self.nets.items()},
             "ema": {k: v.state_dict() for k, v in self.ema.items()},
             "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
@@ -66,6 +68,8 @@ class TrainState:
             raise CheckpointError(f"checkpoint {path}: its data order does not fit this dataset: {e}") from e
         self.step = ckpt["step"]
         self.wall_seconds = ckpt["wall_seconds"]
+        # Checkpoints written before measuring was kept off the budget charged all their time to it.
+        self.train_seconds = ckpt.get("train_seconds", ckpt["wall_seconds"])
         self.extra = ckpt["extra"]
 
 
