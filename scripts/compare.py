@@ -29,8 +29,9 @@ def names_from(known, what: str):
     return parse
 
 # Per model, by default: the same 4 minutes of training each (equal training time: the time spent in training steps,
-# FID checks and checkpoints not charged, so how often a run is measured does not change how much it trains). A VAE-GAN step costs ~7 VAE steps there, so
-# the VAE makes far more updates: the comparison is at equal cost, not equal steps (--steps gives that instead).
+# FID checks and checkpoints not charged, so how often a run is measured does not change how much it trains). A
+# VAE-GAN step costs ~7 VAE steps on a 2-core CPU, so the VAE makes far more updates: the comparison is at equal
+# cost, not equal steps (--steps gives that instead).
 DEFAULT_MINUTES = 4.0
 
 
@@ -40,7 +41,8 @@ def main() -> None:
     g = p.add_argument_group(f"budget per model (one of them; default --minutes {DEFAULT_MINUTES:g})")
     b = g.add_mutually_exclusive_group()
     b.add_argument("--minutes", type=positive_float,
-                   help=f"training time per model, FID checks and checkpoints not counted (default: {DEFAULT_MINUTES:g} when no budget flag is given)")
+                   help=f"training time per model, FID checks and checkpoints not counted "
+                        f"(default: {DEFAULT_MINUTES:g} when no budget flag is given)")
     b.add_argument("--steps", type=positive_int, help="training steps per model (default: no step limit)")
     b.add_argument("--epochs", type=positive_float, help="training epochs per model (default: no epoch limit)")
     g = p.add_argument_group("experiment")

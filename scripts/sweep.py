@@ -56,7 +56,8 @@ def main() -> None:
     e = EvalConfig()
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     b = p.add_mutually_exclusive_group(required=True)
-    b.add_argument("--minutes", type=positive_float, help="training time per run (FID checks and checkpoints not counted)")
+    b.add_argument("--minutes", type=positive_float,
+                   help="training time per run (FID checks and checkpoints not counted)")
     b.add_argument("--steps", type=positive_int, help="training steps per run")
     p.add_argument("--seeds", type=positive_int, default=2, help="seeds 0..K-1 for every recipe")
     p.add_argument("--recipes", default=",".join(RECIPES), help=f"comma-separated; known: {', '.join(RECIPES)}")

@@ -207,6 +207,13 @@ def test_metrics_log_keeps_the_last_value_per_step_and_key(tmp_path):
     assert fid_curves({4: records[4]}) == {} and read_metrics(tmp_path / "nowhere") == {}
 
 
+def test_a_record_without_training_time_counts_all_its_elapsed_time():
+    """Runs logged before the budget counted training steps only had all their time charged to it."""
+    curve = fid_curves({2: {"step": 2, "wall_seconds": 1.5, "fid/domain": 9.0},
+                        4: {"step": 4, "wall_seconds": 3.5, "train_seconds": 2.5, "fid/domain": 8.0}})["fid/domain"]
+    assert (curve.wall_seconds, curve.train_seconds) == ([1.5, 3.5], [1.5, 2.5])
+
+
 def test_every_fid_variant_becomes_a_curve():
     records = {100: {"step": 100, "fid/domain": 50.0, "fid_ema/domain": 45.0, "fid_gmm/domain": 30.0,
                      "fid_ema_gmm/domain": 28.0, "fid/inception_v3": 90.0, "sharpness/laplacian_ratio": 0.5,

@@ -28,6 +28,12 @@ def save_checkpoint(payload: dict, path: str | Path) -> None:
     atomic_torch_save({"format": FORMAT, "version": VERSION, **payload}, path)
 
 
+def train_seconds(record: dict) -> float | None:
+    """The training time of a checkpoint or metrics record. Those written before it was kept apart charged all their
+    elapsed time to the budget, so for them it is their wall_seconds (None where that is missing too)."""
+    return record.get("train_seconds", record.get("wall_seconds"))
+
+
 def load_checkpoint(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():

@@ -134,8 +134,9 @@ def build_parser(kind: str) -> argparse.ArgumentParser:
     g.add_argument("--epochs", type=positive_float, default=None,
                    help=f"passes over the training data (default: {d.epochs:g} when no budget flag is given)")
     g.add_argument("--steps", type=positive_int, default=None, help="training steps (default: no step limit)")
-    g.add_argument("--minutes", type=positive_float, default=None, help="training-time budget: time in training steps; FID checks, images and "
-                   "checkpoints are not counted (default: no time limit)")
+    g.add_argument("--minutes", type=positive_float, default=None,
+                   help="training-time budget: time in training steps; FID checks, images and checkpoints are not "
+                        "counted (default: no time limit)")
     if kind == "softintrovae":
         # Soft-IntroVAE trains on its own ELBO (its flags below); the VAE's likelihood only scores the held-out split.
         g = p.add_argument_group("held-out ELBO")

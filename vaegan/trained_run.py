@@ -7,7 +7,7 @@ from pathlib import Path
 
 from torch import nn
 
-from vaegan.checkpoint import CheckpointError, load_checkpoint, load_state_into
+from vaegan.checkpoint import CheckpointError, load_checkpoint, load_state_into, train_seconds
 from vaegan.config import TrainConfig
 from vaegan.data import ImageDataset, load_dataset
 from vaegan.models.build import build_networks
@@ -57,4 +57,4 @@ def load_trained_run(run_dir: str | Path, which: str = "latest", device: str = "
             load_state_into(net, ckpt["nets"][name], f"network '{name}'", path)
         net.eval()
     return TrainedRun(run_dir, which, cfg, nets, bool(averages), ckpt["step"], ckpt["wall_seconds"],
-                      ckpt.get("train_seconds", ckpt["wall_seconds"]), ckpt["extra"])
+                      train_seconds(ckpt), ckpt["extra"])

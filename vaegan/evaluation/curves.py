@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from vaegan.checkpoint import train_seconds
 from vaegan.latent_sampler import SAMPLERS
 
 FID_KEY = re.compile(r"^fid(_ema)?(_gmm)?/([a-z0-9_]+)$")
@@ -22,7 +23,7 @@ class Curve:
     key: str  # e.g. "fid_ema_gmm/domain"
     steps: list[int]
     wall_seconds: list[float | None]  # None where a record lacked wall_seconds
-    train_seconds: list[float | None]  # the training part of wall_seconds; None where a record lacked it
+    train_seconds: list[float | None]  # the training part of wall_seconds (vaegan.checkpoint.train_seconds)
     values: list[float]
 
     @property
@@ -51,7 +52,7 @@ def fid_curves(records: dict[int, dict]) -> dict[str, Curve]:
     keys = sorted({k for r in records.values() for k in r if FID_KEY.match(k)})
     curves = {}
     for key in keys:
-        points = [(s, r.get("wall_seconds"), r.get("train_seconds"), float(r[key]))
+        points = [(s, r.get("wall_seconds"), train_seconds(r), float(r[key]))
                   for s, r in records.items() if r.get(key) is not None]
         if points:
             curves[key] = Curve(key, *map(list, zip(*points)))

@@ -118,7 +118,8 @@ def scores_figure(results: list[RunResult], labels: list[str], path: Path) -> No
 
 def curves_figure(results: list[RunResult], labels: list[str], path: Path) -> bool:
     """Every FID curve every run logged during training, all runs on the same axes, over steps and over training
-    minutes (the time a --minutes budget counts): one colour per model kind, one line style per variant (CURVE_LINES), one marker per seed.
+    minutes (the time a --minutes budget counts): one colour per model kind, one line style per variant
+    (CURVE_LINES), one marker per seed.
     Returns False (and writes nothing) when no run logged FID."""
     logged = [(r, label) for r, label in zip(results, labels) if r.curves]
     if not logged:
@@ -134,9 +135,7 @@ def curves_figure(results: list[RunResult], labels: list[str], path: Path) -> bo
             style = dict(linestyle=CURVE_LINES[(curve.ema, curve.sampler)], marker=seeds[r.seed], markersize=3,
                          color=kind_colors[r.model], label=f"{label} · {curve.variant}")
             ax_step.plot(curve.steps, curve.values, **style)
-            # Training time (what the budget counts); runs logged before it was recorded fall back to all elapsed time.
-            walls = [((t if t is not None else w) / 60, v) for w, t, v in
-                     zip(curve.wall_seconds, curve.train_seconds, curve.values) if (t if t is not None else w) is not None]
+            walls = [(t / 60, v) for t, v in zip(curve.train_seconds, curve.values) if t is not None]
             if walls:
                 ax_wall.plot(*zip(*walls), **style)
             values += curve.values

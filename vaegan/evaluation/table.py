@@ -68,7 +68,7 @@ def runs_table(rows: list[Row]) -> Table:
     for i, row in enumerate(rows):
         r, s = row.run, row.scores
         cells = [Cell(r.name, wrap=True), Cell(row.label), Cell(status_text(r), bad=r.diverged, wrap=True),
-                 Cell(str(r.seed)), Cell("–" if r.step is None else str(r.step)), Cell(duration(r.wall_seconds if r.train_seconds is None else r.train_seconds)),
+                 Cell(str(r.seed)), Cell("–" if r.step is None else str(r.step)), Cell(duration(r.train_seconds)),
                  Cell(str(s.get("n_samples", "–"))), Cell(s.get("extractor", "–"), wrap=True)]
         for m in METRICS:
             spread = s.get("kid_std") if m.key == "kid" else None

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from vaegan.checkpoint import CheckpointError, load_state_into
+from vaegan.checkpoint import CheckpointError, load_state_into, train_seconds
 from vaegan.config import TrainConfig
 from vaegan.data import BatchIterator
 from vaegan.distributed import SINGLE, Processes
@@ -68,8 +68,7 @@ class TrainState:
             raise CheckpointError(f"checkpoint {path}: its data order does not fit this dataset: {e}") from e
         self.step = ckpt["step"]
         self.wall_seconds = ckpt["wall_seconds"]
-        # Checkpoints written before measuring was kept off the budget charged all their time to it.
-        self.train_seconds = ckpt.get("train_seconds", ckpt["wall_seconds"])
+        self.train_seconds = train_seconds(ckpt)
         self.extra = ckpt["extra"]
 
 
