@@ -174,9 +174,10 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
     try:
         # The handlers cover the final save too: a signal there is noted, and the save still completes.
         with stop_on_signals() as stop:
-            # purge_step drops events a crashed session logged after its last checkpoint, so curves do not fork.
+            # purge_step drops events a crashed session logged after its last checkpoint, so curves do not fork; those
+            # at the checkpoint's own step (its FID, held-out loss) describe the weights resumed from and stay.
             if processes.is_main:
-                writer = SummaryWriter(str(tensorboard_dir(run_dir)), purge_step=state.step or None)
+                writer = SummaryWriter(str(tensorboard_dir(run_dir)), purge_step=state.step + 1 if state.step else None)
                 if state.step == 0:
                     write_run_header(writer, cfg)
             fixed = fixed_inputs(test_data.images, cfg.model.latent_dim, cfg.seed)
@@ -186,6 +187,7 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
             stats: dict[str, torch.Tensor] = {}  # stays empty when a resumed run has no budget left
             rate = Rate(state.step, cfg.batch_size)
             session_start, wall_at_start, train_at_start = time.monotonic(), state.wall_seconds, state.train_seconds
+            session_first_step = state.step
 
             def seconds_left() -> float | None:
                 """Wall seconds until the time budget is spent, at this session's ratio of wall to training time."""
@@ -228,6 +230,11 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
             if stop_signal:
                 print(f"{stop_signal}: saving a checkpoint at step {state.step} before stopping", file=out, flush=True)
             refresh_ema_batchnorm(state)
+            # The FID curve ends at the weights the run ends with (a time budget rarely ends on a multiple of
+            # fid_every), so its last point is the trained model's; an interrupted run is scored when it resumes.
+            if (fid_monitor and stop_signal is None and state.step > session_first_step
+                    and state.step % cfg.fid_every != 0):
+                monitor_fid(state, run_dir, writer, fid_monitor, out)
             if status.checkpoint_step != state.step:
                 save_with_heldout(state, run_dir, writer, test_data, status)
             if writer and state.step % cfg.image_every != 0:
