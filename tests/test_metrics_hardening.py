@@ -191,7 +191,7 @@ def test_fid_during_training_runs_on_rgb64_with_an_any_size_extractor(projection
     monitor = fid_monitor_for(cfg, data, data.images, out)
     assert monitor is not None and out.getvalue() == ""
     decoder = nn.Sequential(nn.Linear(4, 3 * 64 * 64), nn.Tanh(), nn.Unflatten(1, (3, 64, 64)))
-    record, headline, _ = monitor({"decoder": decoder}, {})
+    record, headline = monitor({"decoder": decoder}, {})
     assert headline == "fid/projection" and record[headline] > 0
 
 

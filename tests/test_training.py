@@ -361,38 +361,6 @@ def test_fid_during_training_is_logged_and_keeps_the_best_checkpoint(tiny_config
     assert all([e.step for e in acc.Scalars(k)] == [2, 4, 5] for k in keys)
 
 
-def test_each_fid_check_starts_its_mixture_from_the_last_one_also_across_a_resume(tiny_config, monkeypatch):
-    """Each check's latent mixture starts EM from the previous check's (kept in the checkpoint), so a run resumed at
-    step 2 fits and scores step 4 as the run that never stopped does."""
-    from vaegan.training import fid_monitor
-
-    fits = []  # (start's means or None, fitted means) per fit, in order
-
-    def recording_fit(*args, start=None, **kwargs):
-        gmm = fid_monitor_fit(*args, start=start, **kwargs)
-        fits.append((None if start is None else start.means, gmm.means))
-        return gmm
-
-    fid_monitor_fit = fid_monitor.fit_gmm
-    monkeypatch.setattr(fid_monitor, "fit_gmm", recording_fit)
-    settings = dict(fid_every=2, fid_samples=200, fid_gmm_images=256, checkpoint_every=2)
-    straight = train(tiny_config("vaegan", steps=4, run_name="straight", **settings))
-    (start_2, fit_2), (start_4, fit_4) = fits
-    assert start_2 is None and torch.equal(start_4, fit_2)
-    fits.clear()
-    half = train(tiny_config("vaegan", steps=2, run_name="half", **settings))
-    assert set(load_checkpoint(checkpoint_path(half))["extra"]["fid_gmm"]) == {"weights", "means", "covariances"}
-    resume(half, {"steps": 4})
-    assert torch.equal(fits[1][0], fit_2) and torch.equal(fits[1][1], fit_4)
-
-    def curve(run: Path) -> list[tuple[int, float]]:
-        records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-        return [(r["step"], r["fid_gmm/domain"]) for r in records if "fid_gmm/domain" in r]
-
-    assert [step for step, _ in curve(straight)] == [2, 4]
-    assert curve(half) == curve(straight)
-
-
 def test_the_weight_average_follows_the_ramped_decay_and_resumes_exactly(tiny_config):
     run = train(tiny_config(steps=4, ema_decay=0.5, run_name="straight"))
     half = train(tiny_config(steps=2, ema_decay=0.5, run_name="half"))

@@ -119,15 +119,11 @@ class LatentGMM:
 
 
 def fit_gmm(encoder: nn.Module, train_images_uint8: torch.Tensor, n_components: int = N_COMPONENTS,
-            seed: int = GMM_SEED, max_images: int = MAX_IMAGES, step: int | None = None,
-            start: LatentGMM | None = None) -> LatentGMM:
+            seed: int = GMM_SEED, max_images: int = MAX_IMAGES, step: int | None = None) -> LatentGMM:
     """Fit a full-covariance mixture to mu(x) of uint8 (N, C, H, W) training images (the aggregate posterior's means).
 
     With N > max_images, a subset drawn from `seed` (the same images every time). step: the checkpoint step the
-    encoder comes from, recorded for gmm_for_run. start: a mixture to begin EM from instead of k-means (the FID
-    monitor's previous one): EM finds a different local optimum from each k-means start, and on one checkpoint six
-    starts gave mixture FIDs from 35.9 to 50.1, while a fit that starts from the last check's mixture moves only as
-    far as the codes have moved since."""
+    encoder comes from, recorded for gmm_for_run."""
     from sklearn.mixture import GaussianMixture  # imported here: only fitting needs scikit-learn, sampling does not
 
     keep = subset_indices(len(train_images_uint8), max_images, seed)
@@ -136,14 +132,7 @@ def fit_gmm(encoder: nn.Module, train_images_uint8: torch.Tensor, n_components: 
     codes = encode_mean(encoder, train_images_uint8).double().numpy()
     if len(codes) < n_components:
         raise ValueError(f"a {n_components}-component mixture needs at least {n_components} images, got {len(codes)}")
-    init = {}
-    if start is not None:
-        if (start.n_components, start.latent_dim) != (n_components, codes.shape[1]):
-            raise ValueError(f"cannot start a {n_components}-component fit in {codes.shape[1]} dimensions from a "
-                             f"{start.n_components}-component mixture in {start.latent_dim}")
-        init = {"weights_init": start.weights.numpy(), "means_init": start.means.numpy(),
-                "precisions_init": torch.cholesky_inverse(start.cholesky).numpy()}
-    gm = GaussianMixture(n_components=n_components, covariance_type="full", random_state=seed, **init).fit(codes)
+    gm = GaussianMixture(n_components=n_components, covariance_type="full", random_state=seed).fit(codes)
     return LatentGMM.from_parameters(gm.weights_, gm.means_, gm.covariances_, step=step, seed=seed,
                                      n_images=len(codes), encoder_sha256=encoder_fingerprint(encoder))
 

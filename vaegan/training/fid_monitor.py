@@ -3,10 +3,7 @@
 Each check scores the live decoder on N(0, I) samples ("fid/<extractor>") and, when the run keeps a weight average,
 the average decoder ("fid_ema/<extractor>"). With cfg.fid_gmm_images > 0 it also fits a latent mixture to the
 training codes of the generator that will be evaluated (the average if there is one) and scores its samples
-("fid_gmm/..." or "fid_ema_gmm/..."): that last key is the headline, which picks best.pt. Each fit starts from the
-previous check's mixture (kept in the checkpoint, so a resumed run scores as an uninterrupted one): fits from fresh
-k-means starts land in different local optima (six starts on one checkpoint: mixture FID 35.9 to 50.1), which the
-curve would show as the model swinging.
+("fid_gmm/..." or "fid_ema_gmm/..."): that last key is the headline, which picks best.pt.
 
 Real-data statistics are computed once per session; the noise comes from generators of its own, so monitoring
 neither moves the training noise (resume stays exact) nor adds sampling noise to the curve.
@@ -28,7 +25,7 @@ from metrics import FeatureExtractor, cached_statistics, get_extractor, score_sa
 from vaegan.config import TrainConfig
 from vaegan.data import ImageDataset
 from vaegan.distributed import SINGLE, Processes, ShardedExtractor
-from vaegan.latent_sampler import LatentGMM, fit_gmm
+from vaegan.latent_sampler import fit_gmm
 from vaegan.sampling import decode
 
 
@@ -53,12 +50,9 @@ class FIDMonitor:
         return score_samples(decode(decoder, z), self.real_stats, self.sharded, kid=False,
                              real_images_for_sharpness=self.sharpness_reference)
 
-    def __call__(self, nets: dict[str, nn.Module], ema: dict[str, nn.Module], start: LatentGMM | None = None
-                 ) -> tuple[dict[str, float], str, LatentGMM | None]:
-        """nets: the live networks; ema: their averages ({} when off); start: the previous check's mixture (None: a
-        k-means start). -> (record, headline key, the mixture fitted now or None); the sharpness ratios in the record
-        are those of the headline's samples."""
-        gmm = None
+    def __call__(self, nets: dict[str, nn.Module], ema: dict[str, nn.Module]) -> tuple[dict[str, float], str]:
+        """nets: the live networks; ema: their averages ({} when off). -> (record, headline key); the sharpness
+        ratios in the record are those of the headline's samples."""
         prefix, scores = "fid", self._score(nets["decoder"], self.z)
         record = {f"fid/{self.extractor.name}": scores["fid"]}
         if ema:
@@ -67,14 +61,14 @@ class FIDMonitor:
         if self.cfg.fid_gmm_images > 0:
             generator = ema or nets
             gmm = self.processes.broadcast(
-                fit_gmm(generator["encoder"], self.train_images, seed=self.cfg.seed, max_images=self.cfg.fid_gmm_images,
-                        start=start) if self.processes.is_main else None)
+                fit_gmm(generator["encoder"], self.train_images, seed=self.cfg.seed, max_images=self.cfg.fid_gmm_images)
+                if self.processes.is_main else None)
             z = gmm.sample(self.cfg.fid_samples, torch.Generator().manual_seed(self.cfg.seed + 5))
             prefix, scores = prefix + "_gmm", self._score(generator["decoder"], z)
             record[f"{prefix}/{self.extractor.name}"] = scores["fid"]
         record["sharpness/laplacian_ratio"] = scores["laplacian_ratio"]
         record["sharpness/high_freq_ratio"] = scores["high_freq_ratio"]
-        return record, f"{prefix}/{self.extractor.name}", gmm
+        return record, f"{prefix}/{self.extractor.name}"
 
 
 def fid_monitor_for(cfg: TrainConfig, test_data: ImageDataset, train_images: torch.Tensor, out,

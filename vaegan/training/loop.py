@@ -26,7 +26,6 @@ from vaegan.checkpoint import load_checkpoint, load_state_into, save_checkpoint
 from vaegan.config import TrainConfig
 from vaegan.data import ImageDataset, load_dataset, to_model_range
 from vaegan.distributed import SINGLE, Processes, Silent
-from vaegan.latent_sampler import LatentGMM
 from vaegan.models import resolve_model_config
 from vaegan.precision import to_layout
 from vaegan.training.ema import recalibrate_batchnorm, update_ema
@@ -364,11 +363,7 @@ def save_with_heldout(state: TrainState, run_dir: Path, writer: SummaryWriter, t
 def monitor_fid(state: TrainState, run_dir: Path, writer: SummaryWriter, monitor: FIDMonitor, out: TextIO) -> None:
     """Score the fixed prior samples; a new best FID also becomes checkpoints/best.pt. Every process scores its share
     of the samples and gets the same scores (vaegan/training/fid_monitor.py); rank 0 writes."""
-    previous = state.extra.get("fid_gmm")  # the last check's mixture, as tensors (saved with the checkpoint)
-    start = None if previous is None else LatentGMM.from_parameters(**previous)
-    scores, fid_key, gmm = monitor(state.nets, state.ema, start)
-    if gmm is not None:
-        state.extra["fid_gmm"] = {"weights": gmm.weights, "means": gmm.means, "covariances": gmm.covariances}
+    scores, fid_key = monitor(state.nets, state.ema)
     record = {"step": state.step, "wall_seconds": round(state.wall_seconds, 3),
               "train_seconds": round(state.train_seconds, 3), **scores}
     if writer:
