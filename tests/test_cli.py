@@ -217,6 +217,7 @@ BAD_VALUES = [
     (TrainConfig, "image_every", -1), (TrainConfig, "checkpoint_every", 0), (TrainConfig, "progress_seconds", 0.0),
     (TrainConfig, "eval_batches", -1), (TrainConfig, "fid_every", -5), (TrainConfig, "fid_samples", 1),
     (TrainConfig, "fid_gmm_images", -1),
+    (TrainConfig, "fid_gmm_fits", 0),
 ]
 PREFIX = {DataConfig: "data.", ModelConfig: "model.", OptimConfig: "optim.", VAELossConfig: "vae.",
           VAEGANLossConfig: "vaegan.", SoftIntroVAELossConfig: "softintrovae.", TrainConfig: ""}

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from vaegan.latent_sampler import (SAMPLERS, GMMFileError, LatentGMM, check_sampler_names, fit_gmm, gmm_for_run,
+from vaegan.latent_sampler import (SAMPLERS, GMMFileError, LatentGMM, check_sampler_names, fit_gmm, fit_gmms, gmm_for_run,
                                    gmm_path, latent_codes, trained_run_gmm)
 from vaegan.sampling import decode
 from vaegan.trained_run import load_trained_run
@@ -64,6 +64,16 @@ def test_a_fit_on_more_images_than_allowed_uses_the_same_subset_each_time():
     a, b = (fit_gmm(PixelEncoder(), images, n_components=3, max_images=1000, step=4) for _ in range(2))
     assert a.n_images == 1000 and a.step == 4
     assert torch.equal(a.means, b.means) and torch.equal(a.covariances, b.covariances)
+
+
+def test_fits_from_several_starts_encode_once_and_the_first_is_fit_gmms():
+    images = images_of(mixture_codes(3000))
+    once, several = PixelEncoder(), PixelEncoder()
+    single = fit_gmm(once, images, n_components=3, seed=5, max_images=1000)
+    fits = fit_gmms(several, images, (5, 6, 7), n_components=3, max_images=1000)
+    assert several.calls == once.calls  # the codes are encoded once for all fits
+    assert [g.seed for g in fits] == [5, 6, 7] and all(g.n_images == 1000 for g in fits)
+    assert torch.equal(fits[0].means, single.means) and torch.equal(fits[0].covariances, single.covariances)
 
 
 def test_samples_repeat_from_a_seed_and_follow_the_mixture():

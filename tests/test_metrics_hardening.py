@@ -195,6 +195,40 @@ def test_fid_during_training_runs_on_rgb64_with_an_any_size_extractor(projection
     assert headline == "fid/projection" and record[headline] > 0
 
 
+class LinearEncoder(nn.Module):
+    """(N, 3, 64, 64) in [-1, 1] -> (mu, logvar) of 4 dimensions, as the encoders of vaegan/models return them."""
+
+    def __init__(self):
+        super().__init__()
+        self.mu = nn.Sequential(nn.Flatten(), nn.Linear(3 * 64 * 64, 4))
+
+    def forward(self, x):
+        mu = self.mu(x)
+        return mu, torch.zeros_like(mu)
+
+
+@pytest.mark.filterwarnings("ignore:N=.* samples <= D=")
+def test_the_mixture_fid_during_training_is_the_mean_over_fits_from_several_starts(projection_registered, tmp_path):
+    from vaegan.latent_sampler import fit_gmms
+
+    cfg = dataclasses.replace(TrainConfig(), fid_every=1, fid_samples=40, fid_gmm_images=200, fid_gmm_fits=3, seed=3,
+                              fid_extractor="projection", runs_dir=str(tmp_path), model=ModelConfig(latent_dim=4))
+    data = rgb64_test_data()
+    train_images = torch.randint(0, 256, (200, 3, 64, 64), generator=torch.Generator().manual_seed(1), dtype=torch.uint8)
+    torch.manual_seed(0)
+    nets = {"encoder": LinearEncoder(), "decoder": nn.Sequential(nn.Linear(4, 3 * 64 * 64), nn.Tanh(),
+                                                                 nn.Unflatten(1, (3, 64, 64)))}
+    monitor = fid_monitor_for(cfg, data, train_images, io.StringIO())
+    record, headline = monitor(nets, {})
+    assert headline == "fid_gmm/projection"
+    # three fits from starts seed, seed + 1, seed + 2, each scored on the next fid_samples codes of one noise stream
+    noise = torch.Generator().manual_seed(cfg.seed + 5)
+    each = [monitor._score(nets["decoder"], gmm.sample(cfg.fid_samples, noise))["fid"]
+            for gmm in fit_gmms(nets["encoder"], train_images, (3, 4, 5), max_images=200)]
+    assert len({round(f, 6) for f in each}) == 3  # the fits score differently: the mean is not any one of them
+    assert record[headline] == pytest.approx(sum(each) / 3)
+
+
 def test_fid_during_training_is_off_with_a_note_when_the_extractor_cannot_read_the_data(tmp_path):
     cfg = dataclasses.replace(TrainConfig(), fid_every=1, fid_extractor="domain", runs_dir=str(tmp_path))
     out = io.StringIO()

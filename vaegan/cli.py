@@ -179,6 +179,8 @@ def build_parser(kind: str) -> argparse.ArgumentParser:
     g.add_argument(DOWNLOAD_FLAG, action="store_true", help=DOWNLOAD_HELP)
     g.add_argument("--fid-gmm-images", type=int, default=d.fid_gmm_images,
                    help="also score samples of a latent mixture fitted to this many training codes; 0: off")
+    g.add_argument("--fid-gmm-fits", type=positive_int, default=d.fid_gmm_fits,
+                   help="average that mixture score over this many fits from different starts (less noisy, ~4 s each)")
     g.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its latest checkpoint with its saved "
                    "config; budget flags given here replace its budget, and the logging cadence flags (--log-every, "
                    "--image-every, --checkpoint-every, --progress-seconds, --fid-every) and --device can change too; any other "
@@ -263,7 +265,7 @@ def config_from_args(args: argparse.Namespace, kind: str) -> TrainConfig:
         log_every=args.log_every, image_every=args.image_every, checkpoint_every=args.checkpoint_every,
         progress_seconds=args.progress_seconds,
         fid_every=args.fid_every, fid_samples=args.fid_samples, fid_extractor=args.fid_extractor,
-        fid_gmm_images=args.fid_gmm_images,
+        fid_gmm_images=args.fid_gmm_images, fid_gmm_fits=args.fid_gmm_fits,
     )
     if kind == "vaegan":
         cfg = dataclasses.replace(

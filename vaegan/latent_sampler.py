@@ -124,17 +124,29 @@ def fit_gmm(encoder: nn.Module, train_images_uint8: torch.Tensor, n_components: 
 
     With N > max_images, a subset drawn from `seed` (the same images every time). step: the checkpoint step the
     encoder comes from, recorded for gmm_for_run."""
+    return fit_gmms(encoder, train_images_uint8, (seed,), n_components, max_images, step)[0]
+
+
+def fit_gmms(encoder: nn.Module, train_images_uint8: torch.Tensor, seeds: tuple[int, ...],
+             n_components: int = N_COMPONENTS, max_images: int = MAX_IMAGES,
+             step: int | None = None) -> list[LatentGMM]:
+    """fit_gmm once per seed (its k-means initialisation) on the same codes, encoded once from the subset of seeds[0].
+
+    EM finds a different local optimum from each start; on one checkpoint the samples of eight such fits scored
+    FIDs 36-51, so a score meant to follow the model averages over fits (vaegan.training.fid_monitor)."""
     from sklearn.mixture import GaussianMixture  # imported here: only fitting needs scikit-learn, sampling does not
 
-    keep = subset_indices(len(train_images_uint8), max_images, seed)
+    keep = subset_indices(len(train_images_uint8), max_images, seeds[0])
     if keep is not None:
         train_images_uint8 = train_images_uint8[keep]
     codes = encode_mean(encoder, train_images_uint8).double().numpy()
     if len(codes) < n_components:
         raise ValueError(f"a {n_components}-component mixture needs at least {n_components} images, got {len(codes)}")
-    gm = GaussianMixture(n_components=n_components, covariance_type="full", random_state=seed).fit(codes)
-    return LatentGMM.from_parameters(gm.weights_, gm.means_, gm.covariances_, step=step, seed=seed,
-                                     n_images=len(codes), encoder_sha256=encoder_fingerprint(encoder))
+    fingerprint = encoder_fingerprint(encoder)
+    fits = [GaussianMixture(n_components=n_components, covariance_type="full", random_state=s).fit(codes)
+            for s in seeds]
+    return [LatentGMM.from_parameters(gm.weights_, gm.means_, gm.covariances_, step=step, seed=s,
+                                      n_images=len(codes), encoder_sha256=fingerprint) for gm, s in zip(fits, seeds)]
 
 
 def gmm_path(run_dir: str | Path, which: str) -> Path:
