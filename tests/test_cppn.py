@@ -51,6 +51,22 @@ def test_the_cppn_is_a_drop_in_decoder(preset):
     assert (a[0] - a[1]).abs().max() > 1e-3 and a[0].std() > 1e-3
 
 
+def test_modulation_starts_as_the_shift_only_decoder_and_its_scales_learn():
+    plain, modulated = cppn(), cppn(cppn_modulation=True)
+    missing = modulated.load_state_dict(plain.state_dict(), strict=False).missing_keys
+    assert sorted(missing) == ["scale_from_z.bias", "scale_from_z.weight"]
+    z = torch.randn(4, 32)
+    torch.testing.assert_close(modulated(z), plain(z), rtol=0, atol=0)  # scales start at exactly 1
+    modulated(z).square().sum().backward()
+    assert modulated.scale_from_z.weight.grad.abs().sum() > 0 and modulated.scale_from_z.bias.grad.abs().sum() > 0
+    with torch.no_grad():
+        modulated.scale_from_z.weight.normal_(std=0.3)
+        # once the scales depend on z, the images do too
+        assert (modulated(z) - plain(z)).abs().max() > 0.05
+        a = modulated.preactivation(z)
+        assert a.shape == (4, 1, 28, 28) and torch.equal(modulated.render(z, 28), torch.tanh(a))
+
+
 def test_pixel_coordinates_are_centres_of_the_same_square_at_every_size():
     c = pixel_coordinates(2)
     expected = torch.tensor([[-0.5, -0.5], [0.5, -0.5], [-0.5, 0.5], [0.5, 0.5]])  # row-major: x runs fastest
@@ -116,17 +132,19 @@ def test_render_chunks_never_exceed_max_rows():
 
 def test_the_config_and_its_flags_round_trip(capsys, fashion_mnist, tmp_path):
     train_main("vae", ["--decoder", "cppn", "--cppn-width", "16", "--cppn-depth", "2", "--cppn-frequencies", "3",
-                       "--dry-run", "--runs-dir", str(tmp_path)])
+                       "--cppn-modulation", "--dry-run", "--runs-dir", str(tmp_path)])
     cfg = TrainConfig.from_dict(json.loads(capsys.readouterr().out))
-    assert (cfg.model.decoder, cfg.model.cppn_width, cfg.model.cppn_depth, cfg.model.cppn_frequencies) == ("cppn", 16, 2, 3)
+    assert (cfg.model.decoder, cfg.model.cppn_width, cfg.model.cppn_depth, cfg.model.cppn_frequencies,
+            cfg.model.cppn_modulation) == ("cppn", 16, 2, 3, True)
     assert TrainConfig.from_dict(json.loads(cfg.to_json())) == cfg
     cfg.validate()
     # A config saved before the decoder was selectable still loads: the convolutional decoder.
     old = cfg.to_dict()
-    for key in ("decoder", "cppn_width", "cppn_depth", "cppn_frequencies"):
+    for key in ("decoder", "cppn_width", "cppn_depth", "cppn_frequencies", "cppn_modulation"):
         del old["model"][key]
     assert TrainConfig.from_dict(old).model.decoder == "conv"
     assert TrainConfig.from_dict(old).model.cppn_frequencies == 0  # a CPPN saved before them: (x, y, r) only
+    assert not TrainConfig.from_dict(old).model.cppn_modulation
 
 
 def small_run(runs_dir: Path, kind: str, **overrides) -> TrainConfig:

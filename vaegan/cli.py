@@ -120,6 +120,8 @@ def build_parser(kind: str) -> argparse.ArgumentParser:
     g.add_argument("--cppn-frequencies", type=int, default=ModelConfig().cppn_frequencies,
                    help="Fourier features: sin and cos of 2^k pi x and 2^k pi y for k below this, as extra cppn inputs "
                    "(0: x, y, r only)")
+    g.add_argument("--cppn-modulation", action="store_true",
+                   help="z also scales each cppn layer's input feature-wise (FiLM), not only shifts it")
     g = p.add_argument_group("optimisation")
     g.add_argument("--optimizer", default=d.optim.name, choices=["adam", "rmsprop"], help="optimizer of every network")
     g.add_argument("--lr", type=positive_float, default=d.optim.lr, help="learning rate")
@@ -292,7 +294,7 @@ def model_overrides(args: argparse.Namespace, kind: str) -> dict:
     if args.latent_dim:
         out["latent_dim"] = args.latent_dim
     out.update(decoder=args.decoder, cppn_width=args.cppn_width, cppn_depth=args.cppn_depth,
-               cppn_frequencies=args.cppn_frequencies)
+               cppn_frequencies=args.cppn_frequencies, cppn_modulation=args.cppn_modulation)
     if getattr(args, "feature_layer", None):
         out["dis_feature_layer"] = args.feature_layer
     if getattr(args, "spectral_norm", False):

@@ -58,6 +58,7 @@ class ModelConfig:
     cppn_width: int = 64  # units of each CPPN layer
     cppn_depth: int = 4  # CPPN layers, each fed z (the first also the pixel coordinates), before its output layer
     cppn_frequencies: int = 0  # sin/cos of 2^k pi x and y, k < this, as extra CPPN inputs (0: (x, y, r) only, as Ha)
+    cppn_modulation: bool = False  # z also scales each CPPN layer's input (FiLM), not only shifts it
     dis_first_channels: int = 32  # stride-1 conv + ReLU, no BN (Larsen et al.)
     dis_channels: tuple[int, ...] = (64, 128, 128)  # stride-2 convs, each + BN + ReLU
     dis_channels_scale: float = 1.0  # multiplies dis_channels (0.5: a discriminator about 3x cheaper at 28x28)

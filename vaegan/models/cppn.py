@@ -13,6 +13,13 @@ networks), and the image's code z:
 Ha feeds z to the first layer only; here every layer adds its own projection of z. With z in the first layer alone,
 z only shifts where the first layer's units switch, along directions fixed for all images; a projection per layer
 lets z reshape the later layers too, at the cost of one (B, width) product per layer and image, not per pixel.
+With cppn_modulation, z also scales each layer's input, feature-wise (FiLM, Perez et al. 2018):
+
+    h_k = act((W_k h_(k-1)) * (1 + S_k z + c_k) + U_k z + b_k)
+
+A shift only moves where a unit switches; a scale also sets how steep it is and which way it faces, so one image can
+draw a sharp edge where another draws a soft one, at the cost of one more product per layer and image and one
+elementwise product per layer and pixel. S_k and c_k start at zero: the decoder starts as the one without scales.
 U_k z and W_c (x, y, r) are computed once per image and once per grid, so each (image, pixel) row costs
 (depth - 1) width x width products plus the output layer.
 
@@ -81,6 +88,10 @@ class CPPNDecoder(nn.Module):
         self.width, self.depth, self.frequencies = cfg.cppn_width, cfg.cppn_depth, cfg.cppn_frequencies
         # One projection of z per layer, in one matrix; its bias is each layer's bias.
         self.from_z = nn.Linear(cfg.latent_dim, self.width * self.depth)
+        self.scale_from_z = nn.Linear(cfg.latent_dim, self.width * self.depth) if cfg.cppn_modulation else None
+        if self.scale_from_z is not None:
+            nn.init.zeros_(self.scale_from_z.weight)
+            nn.init.zeros_(self.scale_from_z.bias)
         self.from_coordinates = nn.Linear(3 + 4 * self.frequencies, self.width, bias=False)
         self.hidden = nn.ModuleList(nn.Linear(self.width, self.width, bias=False) for _ in range(self.depth - 1))
         # Named as Decoder's last layer: the adaptive gamma of the VAE-GAN balances gradients at to_image.weight.
@@ -100,11 +111,17 @@ class CPPNDecoder(nn.Module):
 
     def field(self, z: torch.Tensor, coordinates: torch.Tensor) -> torch.Tensor:
         """z: (B, latent_dim), coordinates: (P, 3) rows (x, y, r) -> a: (B, P, C), the unbounded value at each point."""
-        per_layer = self.from_z(z).unsqueeze(1).chunk(self.depth, dim=-1)  # depth x (B, 1, width)
+        shifts = self.from_z(z).unsqueeze(1).chunk(self.depth, dim=-1)  # depth x (B, 1, width)
+        scales = (None if self.scale_from_z is None
+                  else (1 + self.scale_from_z(z)).unsqueeze(1).chunk(self.depth, dim=-1))
+
+        def layer_input(u: torch.Tensor, k: int) -> torch.Tensor:  # u: (P, width) or (B, P, width)
+            return u + shifts[k] if scales is None else torch.addcmul(shifts[k], u, scales[k])
+
         inputs = fourier_features(coordinates, self.frequencies)  # (P, 3 + 4 * frequencies)
-        h = self.activation(self.from_coordinates(inputs) + per_layer[0])  # (P, width) + (B, 1, width)
-        for layer, z_k in zip(self.hidden, per_layer[1:]):
-            h = self.activation(layer(h) + z_k)
+        h = self.activation(layer_input(self.from_coordinates(inputs), 0))  # (B, P, width)
+        for k, layer in enumerate(self.hidden, start=1):
+            h = self.activation(layer_input(layer(h), k))
         return self.to_image(h)
 
     def _as_images(self, a: torch.Tensor, size: int) -> torch.Tensor:
