@@ -67,7 +67,8 @@ def test_recipes_are_valid_configs_and_the_defaults_come_from_them():
         dataclasses.replace(PRESETS["small28"], **model)  # model overrides name real ModelConfig fields
     for kind, name in DEFAULT_RECIPE.items():
         assert default_config(kind) == apply_recipe(TrainConfig(), name)[0]
-    assert default_config("vaegan").ema_decay == 0 and default_config("vaegan").optim.name == "rmsprop"
+    assert default_config("vaegan").ema_decay > 0 and default_config("vaegan").optim.name == "rmsprop"
+    assert default_config("vaegan").optim.lr_decay_per_epoch == 0.35 and default_config("vae").ema_decay == 0
     assert apply_recipe(TrainConfig(), "paper+slim_dis+r1+lr_decay+ema")[0].ema_decay > 0
     assert apply_recipe(TrainConfig(), "paper+ema+slim_dis")[0].ema_decay > 0
     with pytest.raises(ValueError, match="unknown recipe"):
@@ -77,14 +78,14 @@ def test_recipes_are_valid_configs_and_the_defaults_come_from_them():
 def test_comparison_configs_train_each_recipe_with_shared_encoder_and_decoder(fashion_mnist, tmp_path):
     budget = {"minutes": None, "steps": 10, "epochs": None}
     configs = comparison_configs(budget, seeds=2, runs_dir=str(tmp_path),
-                                 recipes=("vae", "paper", "paper+slim_dis+r1+lr_decay"))
+                                 recipes=("vae", "paper", "paper+slim_dis+r1+fast_decay+ema"))
     # a method's default recipe keeps the plain run name; any other is named in its run folder
     assert [(c.run_name, c.seed) for c in configs] == [
         (None, 0), ("paper", 0), (None, 0), (None, 1), ("paper", 1), (None, 1)]
-    assert DEFAULT_RECIPE["vaegan"] == "paper+slim_dis+r1+lr_decay"
+    assert DEFAULT_RECIPE["vaegan"] == "paper+slim_dis+r1+fast_decay+ema"
     assert (configs[2].vaegan.r1_weight, configs[1].vaegan.r1_weight) == (1.0, 0.0)  # the recipe's loss settings too
     slim, paper = Discriminator(configs[2].model), Discriminator(configs[1].model)
-    assert recipe_model("paper+slim_dis+r1+lr_decay") == {"dis_channels_scale": 0.5}
+    assert recipe_model("paper+slim_dis+r1+fast_decay+ema") == {"dis_channels_scale": 0.5}
     assert [c.out_channels for c in slim.convs] == [32, 32, 64, 64]  # small28's (64, 128, 128) halved
     assert [c.out_channels for c in paper.convs] == [32, 64, 128, 128]
     without_dis = [dataclasses.replace(c.model, dis_channels_scale=1.0) for c in configs]
