@@ -55,7 +55,7 @@ class LatentGMM:
     covariances: torch.Tensor  # (K, D, D), positive definite
     cholesky: torch.Tensor  # (K, D, D) lower triangular, cholesky[k] @ cholesky[k].T == covariances[k]
     step: int | None = None  # checkpoint step of the encoder whose means it was fitted to (None: not from a checkpoint)
-    seed: int = GMM_SEED  # random_state of the fit (k-means initialisation) and of the image subset
+    seed: int = GMM_SEED  # random_state of the fit (k-means init) and of the image subset (fit_gmms: that of seeds[0])
     n_images: int = 0  # training images encoded for the fit
     encoder_sha256: str = ""  # encoder_fingerprint of the encoder whose means it was fitted to
 

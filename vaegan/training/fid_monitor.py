@@ -1,9 +1,10 @@
 """FID during training: the same fixed latent noise decoded and scored every `fid_every` steps against the test split.
 
 Each check scores the live decoder on N(0, I) samples ("fid/<extractor>") and, when the run keeps a weight average,
-the average decoder ("fid_ema/<extractor>"). With cfg.fid_gmm_images > 0 it also fits latent mixtures (cfg.fid_gmm_fits of them, from different
-starts) to the training codes of the generator that will be evaluated (the average if there is one) and scores their
-samples, averaged ("fid_gmm/..." or "fid_ema_gmm/..."): that last key is the headline, which picks best.pt.
+the average decoder ("fid_ema/<extractor>"). With cfg.fid_gmm_images > 0 it also fits cfg.fid_gmm_fits latent
+mixtures, from different k-means starts, to the training codes of the generator that will be evaluated (the average
+if there is one) and scores their samples, averaged ("fid_gmm/..." or "fid_ema_gmm/..."): that last key is the
+headline, which picks best.pt.
 
 Real-data statistics are computed once per session; the noise comes from generators of its own, so monitoring
 neither moves the training noise (resume stays exact) nor adds sampling noise to the curve.
@@ -59,7 +60,8 @@ class FIDMonitor:
         gmms = self.processes.broadcast(
             fit_gmms(generator["encoder"], self.train_images, seeds, max_images=self.cfg.fid_gmm_images)
             if self.processes.is_main else None)
-        noise = torch.Generator().manual_seed(self.cfg.seed + 5)  # one stream: the first fit draws the codes it always did
+        # One noise stream for all fits: the first draws the codes a single fit always drew.
+        noise = torch.Generator().manual_seed(self.cfg.seed + 5)
         each = [self._score(generator["decoder"], gmm.sample(self.cfg.fid_samples, noise)) for gmm in gmms]
         return {key: sum(s[key] for s in each) / len(each) for key in ("fid", "laplacian_ratio", "high_freq_ratio")}
 
