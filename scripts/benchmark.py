@@ -40,7 +40,7 @@ from metrics.inception import (BLOCKS_BY_DIM, FID_WEIGHTS_FILENAME, INPUT_SIZE, 
 from vaegan.data import load_dataset, to_model_range
 from vaegan.models import resolve_model_config
 from vaegan.precision import bf16_is_native, to_layout
-from vaegan.recipes import DEFAULT_RECIPE, default_config, recipe_model
+from vaegan.recipes import CPPN_DECODER, DEFAULT_RECIPE, default_config, recipe_model
 from vaegan.training.methods import METHODS
 from vaegan.training.state import build_state
 
@@ -134,11 +134,14 @@ class TrainCell:
     seconds_per_step: float = float("inf")
 
 
-def train_cell(kind: str, mode: str, images: torch.Tensor, sizes: Sizes, device: str) -> TrainCell:
+def train_cell(kind: str, mode: str, images: torch.Tensor, sizes: Sizes, device: str,
+               decoder: dict | None = None) -> TrainCell:
     """A warmed-up training state of `kind` in `mode`: small28 with the default recipe's settings and architecture
-    changes, as `make report` trains it. Its first step counts FLOPs."""
+    changes, as `make report` trains it (decoder: model fields that replace its decoder). Its first step counts
+    FLOPs."""
     precision, channels_last = MODES[mode]
-    model = dataclasses.replace(resolve_model_config("small28", 28, 1), **recipe_model(DEFAULT_RECIPE[kind]))
+    model = dataclasses.replace(resolve_model_config("small28", 28, 1), **recipe_model(DEFAULT_RECIPE[kind]),
+                                **(decoder or {}))
     cfg = dataclasses.replace(default_config(kind), model=model,
                               batch_size=sizes.batch_size, device=device, precision=precision,
                               channels_last=channels_last)
@@ -177,6 +180,7 @@ def training_rows(sizes: Sizes, device: str) -> list[Row]:
     images = load_dataset("fashion_mnist", "train", limit=sizes.train_images).images
     cells = {(kind, mode): train_cell(kind, mode, images, sizes, device)
              for kind in ("vae", "vaegan") for mode in MODES}
+    cells |= {("cppn", mode): train_cell("vaegan", mode, images, sizes, device, CPPN_DECODER) for mode in MODES}
     time_cells(list(cells.values()), sizes.seconds, device)
     peaks = {mode: matmul_peak(sizes.matmul_size, DTYPES[mode], device) for mode in MODES}
     rows: list[Row] = []
@@ -184,6 +188,11 @@ def training_rows(sizes: Sizes, device: str) -> list[Row]:
         ms = {m: 1000 * cells[kind, m].seconds_per_step for m in MODES}
         rows.append((f"{name} training, img/s", *(f"{1000 * sizes.batch_size / ms[m]:.0f}" for m in MODES),
                      f"batch {sizes.batch_size}, small28, recipe {DEFAULT_RECIPE[kind]}; " + ", ".join(f"{m} {ms[m]:.1f} ms/step" for m in MODES)))
+    ms = {m: 1000 * cells["cppn", m].seconds_per_step for m in MODES}
+    ratio = {m: cells["cppn", m].seconds_per_step / cells["vaegan", m].seconds_per_step for m in MODES}
+    rows.append(("VAE-GAN (CPPN decoder) training, img/s", *(f"{1000 * sizes.batch_size / ms[m]:.0f}" for m in MODES),
+                 "--decoder cppn as its flags default; step " + ", ".join(
+                     f"{m} {ms[m]:.1f} ms ({ratio[m]:.2f}x the conv VAE-GAN's)" for m in MODES)))
     rows.append(("VAE-GAN step in VAE steps",
                  *(f"{cells['vaegan', m].seconds_per_step / cells['vae', m].seconds_per_step:.2f}" for m in MODES),
                  "ratio of step times in the same column"))

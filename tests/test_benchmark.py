@@ -10,6 +10,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "benchmark.py"
 ROWS = [
     "VAE training, img/s",
     "VAE-GAN training, img/s",
+    "VAE-GAN (CPPN decoder) training, img/s",
     "VAE-GAN step in VAE steps",
     "VAE step, GFLOP/s (share of matmul peak)",
     "VAE-GAN step, GFLOP/s (share of matmul peak)",

@@ -199,6 +199,7 @@ BAD_VALUES = [
     (ModelConfig, "kernel_size", 0), (ModelConfig, "enc_channels", (32, 0)), (ModelConfig, "enc_fc", -1),
     (ModelConfig, "dec_base_channels", 0), (ModelConfig, "dec_channels", (-64, 32)),
     (ModelConfig, "cppn_width", 0), (ModelConfig, "cppn_depth", -1), (ModelConfig, "cppn_frequencies", -1),
+    (ModelConfig, "cppn_grid", -2),
     (ModelConfig, "dis_first_channels", 0), (ModelConfig, "dis_channels", (64, 0, 128)),
     (ModelConfig, "dis_channels_scale", 0.0), (ModelConfig, "dis_fc", 0), (ModelConfig, "dis_feature_layer", 0),
     (OptimConfig, "lr", 0.0), (OptimConfig, "betas", (0.9, 1.0)), (OptimConfig, "alpha", -0.1),

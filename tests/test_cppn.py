@@ -8,15 +8,18 @@ from pathlib import Path
 import pytest
 import torch
 from PIL import Image
+from torch.nn import functional as F
 from script_runner import run_script
 
 from vaegan.checkpoint import load_checkpoint
 from vaegan.cli import train_main
 from vaegan.config import DECODERS, DataConfig, TrainConfig
+from vaegan.experiment import budget, comparable, comparison_configs
 from vaegan.models import PRESETS
 from vaegan.models.build import DECODER_CLASSES, build_decoder
-from vaegan.models.cppn import RENDER_ELEMENTS, CPPNDecoder, fourier_features, pixel_coordinates
+from vaegan.models.cppn import RENDER_ELEMENTS, CPPNDecoder, ShiftGrid, fourier_features, pixel_coordinates
 from vaegan.morph import walk_codes
+from vaegan.recipes import CPPN_DECODER
 from vaegan.run_folder import checkpoint_path, numbered_folders
 from vaegan.training.loop import resume, train
 
@@ -65,6 +68,54 @@ def test_modulation_starts_as_the_shift_only_decoder_and_its_scales_learn():
         assert (modulated(z) - plain(z)).abs().max() > 0.05
         a = modulated.preactivation(z)
         assert a.shape == (4, 1, 28, 28) and torch.equal(modulated.render(z, 28), torch.tanh(a))
+
+
+@pytest.mark.parametrize("size", [7, 14, 28])
+def test_the_grid_is_read_bicubically_as_grid_sample_reads_it(size):
+    g = torch.randn(3, 5, size, size, dtype=torch.float64)
+    inside = pixel_coordinates(28, dtype=torch.float64)
+    anywhere = torch.rand(500, 3, dtype=torch.float64) * 2.4 - 1.2  # beyond the border cells' centres too
+    for c in (inside, anywhere):
+        expected = F.grid_sample(g, c[:, :2].expand(3, 1, -1, 2), mode="bicubic", padding_mode="border",
+                                 align_corners=False).squeeze(2).transpose(1, 2)
+        torch.testing.assert_close(ShiftGrid.sample(g, c), expected, rtol=0, atol=1e-12)
+    # At the cells' own centres it reads the cells.
+    at_centres = ShiftGrid.sample(g, pixel_coordinates(size, dtype=torch.float64))
+    torch.testing.assert_close(at_centres, g.flatten(2).transpose(1, 2), rtol=0, atol=1e-12)
+
+
+def test_a_grid_decoder_starts_as_the_one_without_and_its_grid_learns():
+    plain, gridded = cppn(cppn_frequencies=2), cppn(cppn_frequencies=2, cppn_grid=14)
+    missing = gridded.load_state_dict(plain.state_dict(), strict=False).missing_keys
+    assert missing and all(k.startswith("grid.") for k in missing)
+    z = torch.randn(4, 32)
+    torch.testing.assert_close(gridded(z), plain(z), rtol=0, atol=0)  # its last conv starts at zero
+    gridded(z).square().sum().backward()
+    assert gridded.grid.to_shift.weight.grad.abs().sum() > 0
+    with torch.no_grad():
+        gridded.grid.to_shift.weight.normal_(std=0.05)
+    gridded.zero_grad()
+    gridded(z).square().sum().backward()  # now the gradient reaches the grid's first layer too
+    assert gridded.grid.fc[0].weight.grad.abs().sum() > 0
+    gridded.eval()  # its BatchNorm, as the conv decoder's: sampled in eval mode
+    with torch.no_grad():
+        assert (gridded(z) - plain(z)).abs().max() > 0.05
+        assert gridded.grid(z).shape == (4, gridded.width, 14, 14)
+        assert torch.equal(gridded.render(z, 28), gridded(z))
+        whole = gridded.render(z, 45, max_rows=10**9)
+        torch.testing.assert_close(gridded.render(z, 45, max_rows=97), whole, rtol=0, atol=1e-5)
+        # The interpolation weights are pixels x G^2 values: chunks keep them within RENDER_ELEMENTS too.
+        images, pixels = gridded.render_rows(1, max_rows=10**9)
+        assert pixels * 14**2 <= RENDER_ELEMENTS
+        assert gridded.render(z[:1], 300).shape == (1, 1, 300, 300)
+
+
+def test_a_grid_that_does_not_fit_the_decoder_layers_is_refused_with_the_sizes_that_do():
+    with pytest.raises(ValueError, match="grid of 10 does not fit 28x28 images.*--cppn-grid .* 7 or 14 or 28, or 0"):
+        cppn(cppn_grid=10)
+    with pytest.raises(ValueError, match="grid of 15 does not fit 30x30 images"):  # None: half the image size
+        cppn(cppn_grid=None, image_size=30)
+    assert cppn("small32", cppn_grid=None).grid_size == 16
 
 
 def test_pixel_coordinates_are_centres_of_the_same_square_at_every_size():
@@ -132,19 +183,38 @@ def test_render_chunks_never_exceed_max_rows():
 
 def test_the_config_and_its_flags_round_trip(capsys, fashion_mnist, tmp_path):
     train_main("vae", ["--decoder", "cppn", "--cppn-width", "16", "--cppn-depth", "2", "--cppn-frequencies", "3",
-                       "--cppn-modulation", "--dry-run", "--runs-dir", str(tmp_path)])
+                       "--cppn-modulation", "--cppn-grid", "7", "--dry-run", "--runs-dir", str(tmp_path)])
     cfg = TrainConfig.from_dict(json.loads(capsys.readouterr().out))
     assert (cfg.model.decoder, cfg.model.cppn_width, cfg.model.cppn_depth, cfg.model.cppn_frequencies,
-            cfg.model.cppn_modulation) == ("cppn", 16, 2, 3, True)
+            cfg.model.cppn_modulation, cfg.model.cppn_grid) == ("cppn", 16, 2, 3, True, 7)
     assert TrainConfig.from_dict(json.loads(cfg.to_json())) == cfg
     cfg.validate()
     # A config saved before the decoder was selectable still loads: the convolutional decoder.
     old = cfg.to_dict()
-    for key in ("decoder", "cppn_width", "cppn_depth", "cppn_frequencies", "cppn_modulation"):
+    for key in ("decoder", "cppn_width", "cppn_depth", "cppn_frequencies", "cppn_modulation", "cppn_grid"):
         del old["model"][key]
     assert TrainConfig.from_dict(old).model.decoder == "conv"
     assert TrainConfig.from_dict(old).model.cppn_frequencies == 0  # a CPPN saved before them: (x, y, r) only
-    assert not TrainConfig.from_dict(old).model.cppn_modulation
+    assert not TrainConfig.from_dict(old).model.cppn_modulation and TrainConfig.from_dict(old).model.cppn_grid == 0
+    # Without the flags: Fourier features and a grid of half the image size, the coordinate decoder measured best.
+    train_main("vae", ["--decoder", "cppn", "--dry-run", "--runs-dir", str(tmp_path)])
+    default = TrainConfig.from_dict(json.loads(capsys.readouterr().out))
+    assert (default.model.cppn_frequencies, default.model.cppn_grid) == (4, 14)  # None resolved: half of 28
+    assert build_decoder(default.model).grid_size == 14
+
+
+@pytest.mark.parametrize("decoder, recipe", [("cppn", "paper+slim_dis+r1+fast_decay+ema+cppn"),
+                                             ("conv", "paper+slim_dis+r1+fast_decay+ema")])
+def test_the_main_job_reuses_what_the_training_script_trains_with_each_decoder(capsys, fashion_mnist, tmp_path,
+                                                                               decoder, recipe):
+    """`make report ARGS="--recipes ...,paper+slim_dis+r1+fast_decay+ema+cppn"` and `train_vaegan.py --decoder cppn`
+    train the same run (and a conv run keeps the cppn fields at ModelConfig's values, whatever their flags' defaults)."""
+    wanted = comparison_configs(budget(minutes=10), runs_dir=str(tmp_path), recipes=(recipe,))[0]
+    train_main("vaegan", ["--decoder", decoder, "--minutes", "10", "--fid-every", str(wanted.fid_every), "--dry-run",
+                          "--runs-dir", str(tmp_path)])
+    cli = TrainConfig.from_dict(json.loads(capsys.readouterr().out))
+    assert comparable(cli) == comparable(wanted)
+    assert cli.model.decoder == decoder and cli.model.cppn_frequencies == (4 if decoder == "cppn" else 0)
 
 
 def small_run(runs_dir: Path, kind: str, **overrides) -> TrainConfig:
@@ -159,20 +229,23 @@ def weights(run_dir) -> dict[str, dict[str, torch.Tensor]]:
     return load_checkpoint(checkpoint_path(run_dir))["nets"]
 
 
-def test_the_vaegan_trains_with_the_cppn_and_resumes_bit_exactly(tmp_path, fashion_mnist):
-    straight = train(small_run(tmp_path, "vaegan", steps=4, run_name="straight"), model_overrides=CPPN)
-    half = train(small_run(tmp_path, "vaegan", steps=2, run_name="half"), model_overrides=CPPN)
+@pytest.mark.parametrize("decoder", [CPPN, CPPN_DECODER], ids=["ha", "grid"])
+def test_the_vaegan_trains_with_the_cppn_and_resumes_bit_exactly(tmp_path, fashion_mnist, decoder):
+    straight = train(small_run(tmp_path, "vaegan", steps=4, run_name="straight"), model_overrides=decoder)
+    half = train(small_run(tmp_path, "vaegan", steps=2, run_name="half"), model_overrides=decoder)
     resume(half, {"steps": 4})
     a, b = weights(straight), weights(half)
     assert "to_image.weight" in a["decoder"] and "hidden.0.weight" in a["decoder"]
+    assert ("grid.to_shift.weight" in a["decoder"]) == (decoder is CPPN_DECODER)
     assert all(torch.equal(a[n][k], b[n][k]) for n in a for k in a[n])
     records = [json.loads(line) for line in (straight / "metrics.jsonl").read_text().splitlines()]
     assert records and all(v is not None for r in records for v in r.values())  # held-out losses finite (null if not)
 
 
+@pytest.mark.parametrize("decoder", [CPPN, CPPN_DECODER], ids=["ha", "grid"])
 @pytest.mark.parametrize("kind", ["vae", "softintrovae"])
-def test_the_other_methods_train_with_the_cppn(tmp_path, fashion_mnist, kind):
-    run = train(small_run(tmp_path, kind), model_overrides=CPPN)
+def test_the_other_methods_train_with_the_cppn(tmp_path, fashion_mnist, kind, decoder):
+    run = train(small_run(tmp_path, kind), model_overrides=decoder)
     assert TrainConfig.load(run / "config.json").model.decoder == "cppn"
     assert load_checkpoint(checkpoint_path(run))["step"] == 2
 
@@ -203,6 +276,19 @@ def test_render_script_refuses_a_conv_run_in_one_line(runs, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1
     assert "cannot render at other sizes" in err and "--decoder cppn" in err
+
+
+def test_render_fid_scores_native_rendered_and_interpolated_samples(runs, capsys):
+    run_script("render_fid.py", str(runs["cppn"]), "--size", "56", "-n", "200")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("rendered 200/200 at 56x56")  # one chunk: a progress line each
+    lines = lines[1:]
+    assert [line.split()[0] for line in lines] == ["native", "rendered", "interpolated"]
+    fids = [float(line.split("FID ")[1].split(",")[0]) for line in lines]
+    assert all(f > 0 for f in fids) and "56 -> 28" in lines[1] and all(line.endswith("N=200") for line in lines)
+    with pytest.raises(SystemExit) as e:
+        run_script("render_fid.py", str(runs["cppn"]), "--size", "50", "-n", "60")
+    assert e.value.code == 2 and "not a multiple of the training size 28" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("ease", ["linear", "cosine"])

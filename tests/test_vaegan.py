@@ -19,10 +19,15 @@ N_PIXELS = 28 * 28
 
 def make_state(gamma=1.0, lrs=None, decoder="conv", **gan):
     """A small28 VAE-GAN whose optimizers are plain SGD with the given learning rates (0: the step only stores .grad),
-    with the preset's convolutional decoder or the coordinate one (decoder="cppn")."""
-    model = dataclasses.replace(PRESETS["small28"], decoder=decoder)
+    with the preset's convolutional decoder, the coordinate one (decoder="cppn") or the coordinate one with a shift
+    grid ("cppn_grid", its last conv moved off its zero start so that gradients reach every grid layer)."""
+    grid = 14 if decoder == "cppn_grid" else 0
+    model = dataclasses.replace(PRESETS["small28"], decoder=decoder.removesuffix("_grid"), cppn_grid=grid)
     cfg = TrainConfig(kind="vaegan", model=model, vaegan=VAEGANLossConfig(gamma=gamma, **gan), seed=1)
     state = build_state(cfg, OPTIMIZER_GROUPS, torch.zeros(64, 1, 28, 28, dtype=torch.uint8))
+    if grid:
+        with torch.no_grad():
+            state.nets["decoder"].grid.to_shift.weight.normal_(std=0.05)
     lrs = lrs or {}
     state.optimizers = {name: torch.optim.SGD(state.nets[name].parameters(), lr=lrs.get(name, 0.0)) for name in OPTIMIZER_GROUPS}
     return state
@@ -63,7 +68,7 @@ def assert_grads_equal(net, expected):
         torch.testing.assert_close(p.grad, torch.zeros_like(p) if e is None else e, rtol=1e-4, atol=1e-7)
 
 
-@pytest.mark.parametrize("decoder", ["conv", "cppn"])
+@pytest.mark.parametrize("decoder", ["conv", "cppn", "cppn_grid"])
 def test_each_network_gets_the_gradient_of_its_own_loss_only(decoder):
     state = make_state(gamma=0.7, decoder=decoder)
     x = batch()

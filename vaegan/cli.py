@@ -25,7 +25,7 @@ from vaegan.distributed import DEFAULT_TIMEOUT_SECONDS
 from vaegan.data import DatasetFormatError, DatasetNotFoundError, DATASETS
 from vaegan.models import PRESETS
 from vaegan.precision import PRECISIONS
-from vaegan.recipes import DEFAULT_RECIPE, default_config, recipe_model
+from vaegan.recipes import CPPN_DECODER, DEFAULT_RECIPE, default_config, recipe_model
 from vaegan.run_folder import SUBFOLDERS, config_path, metrics_path, read_config
 from vaegan.checkpoint import CheckpointError
 from vaegan.training.loop import NonFiniteLossError, resolve_config_and_data, resume, train
@@ -47,6 +47,13 @@ def positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def grid_size(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (no grid) or a grid size, got {text}")
     return value
 
 
@@ -117,11 +124,15 @@ def build_parser(kind: str) -> argparse.ArgumentParser:
                    help="units per layer of the cppn decoder")
     g.add_argument("--cppn-depth", type=positive_int, default=ModelConfig().cppn_depth,
                    help="layers of the cppn decoder, each fed z, before its output layer")
-    g.add_argument("--cppn-frequencies", type=int, default=ModelConfig().cppn_frequencies,
+    g.add_argument("--cppn-frequencies", type=int, default=CPPN_DECODER["cppn_frequencies"],
                    help="Fourier features: sin and cos of 2^k pi x and 2^k pi y for k below this, as extra cppn inputs "
-                   "(0: x, y, r only)")
+                   "(0: x, y, r only, as Ha)")
     g.add_argument("--cppn-modulation", action="store_true",
                    help="z also scales each cppn layer's input feature-wise (FiLM), not only shifts it")
+    g.add_argument("--cppn-grid", type=grid_size, default=CPPN_DECODER["cppn_grid"],
+                   help="z also draws a G x G map (the conv decoder's first layers) that each pixel's first cppn layer "
+                   "reads at its position; 0: one code for the whole image, as Ha (default: half the image size, 14 at "
+                   "28x28)")
     g = p.add_argument_group("optimisation")
     g.add_argument("--optimizer", default=d.optim.name, choices=["adam", "rmsprop"], help="optimizer of every network")
     g.add_argument("--lr", type=positive_float, default=d.optim.lr, help="learning rate")
@@ -293,8 +304,10 @@ def model_overrides(args: argparse.Namespace, kind: str) -> dict:
     out = recipe_model(DEFAULT_RECIPE[kind])
     if args.latent_dim:
         out["latent_dim"] = args.latent_dim
-    out.update(decoder=args.decoder, cppn_width=args.cppn_width, cppn_depth=args.cppn_depth,
-               cppn_frequencies=args.cppn_frequencies, cppn_modulation=args.cppn_modulation)
+    out["decoder"] = args.decoder
+    if args.decoder == "cppn":  # a conv run keeps ModelConfig's cppn fields, as the main job's conv runs do
+        out.update(cppn_width=args.cppn_width, cppn_depth=args.cppn_depth, cppn_frequencies=args.cppn_frequencies,
+                   cppn_modulation=args.cppn_modulation, cppn_grid=args.cppn_grid)
     if getattr(args, "feature_layer", None):
         out["dis_feature_layer"] = args.feature_layer
     if getattr(args, "spectral_norm", False):

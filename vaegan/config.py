@@ -41,10 +41,9 @@ class ModelConfig:
     """Architecture of encoder, decoder and discriminator (see vaegan/models/presets.py for named presets).
 
     All convolutions are `kernel_size` wide; each encoder/discriminator conv after the first discriminator conv
-    halves the resolution, each decoder transposed conv doubles it. With decoder="cppn" the dec_* fields are unused:
-    the decoder is a coordinate MLP of cppn_depth layers of cppn_width units (vaegan/models/cppn.py) that renders at
-    any size.
-    """
+    halves the resolution, each decoder transposed conv doubles it. With decoder="cppn" the decoder is a coordinate MLP
+    of cppn_depth layers of cppn_width units (vaegan/models/cppn.py) that renders at any size; the dec_* fields then
+    only shape its shift grid (cppn_grid), the conv decoder's first layers."""
 
     image_size: int = 28
     channels: int = 1
@@ -59,12 +58,20 @@ class ModelConfig:
     cppn_depth: int = 4  # CPPN layers, each fed z (the first also the pixel coordinates), before its output layer
     cppn_frequencies: int = 0  # sin/cos of 2^k pi x and y, k < this, as extra CPPN inputs (0: (x, y, r) only, as Ha)
     cppn_modulation: bool = False  # z also scales each CPPN layer's input (FiLM), not only shifts it
+    # z also draws a G x G map of first-layer shifts, read at each pixel's position; 0: none (as Ha); None: half the
+    # image size (14 at 28x28), resolved when the config is made, so a saved config holds the number
+    cppn_grid: int | None = 0
     dis_first_channels: int = 32  # stride-1 conv + ReLU, no BN (Larsen et al.)
     dis_channels: tuple[int, ...] = (64, 128, 128)  # stride-2 convs, each + BN + ReLU
     dis_channels_scale: float = 1.0  # multiplies dis_channels (0.5: a discriminator about 3x cheaper at 28x28)
     dis_fc: int = 256  # hidden FC width, + BN + ReLU
     dis_feature_layer: int = 4  # Dis_l: output of the l-th conv (1-based, the stride-1 conv is 1), before its BN/ReLU
     dis_spectral_norm: bool = False  # spectral norm on every discriminator layer (a stabiliser)
+
+
+    def __post_init__(self) -> None:
+        if self.cppn_grid is None:
+            self.cppn_grid = self.image_size // 2
 
 
 @dataclass
@@ -271,7 +278,7 @@ RANGES: dict[type, dict[str, Range | OneOf]] = {
         "image_size": AT_LEAST_ONE, "channels": AT_LEAST_ONE, "latent_dim": AT_LEAST_ONE, "kernel_size": AT_LEAST_ONE,
         "enc_channels": AT_LEAST_ONE, "enc_fc": NON_NEGATIVE, "dec_base_channels": AT_LEAST_ONE,
         "dec_channels": AT_LEAST_ONE, "cppn_width": AT_LEAST_ONE, "cppn_depth": AT_LEAST_ONE,
-        "cppn_frequencies": NON_NEGATIVE,
+        "cppn_frequencies": NON_NEGATIVE, "cppn_grid": NON_NEGATIVE,
         "dis_first_channels": AT_LEAST_ONE, "dis_channels": AT_LEAST_ONE,
         "dis_channels_scale": POSITIVE, "dis_fc": AT_LEAST_ONE, "dis_feature_layer": AT_LEAST_ONE,
     },

@@ -11,6 +11,11 @@ import dataclasses
 
 from vaegan.config import TrainConfig
 
+# What `--decoder cppn` alone gives: Fourier features and a shift grid of half the image size (None), the coordinate
+# decoder that measured as good as the conv one in a VAE-GAN (benchmarks/latent-tools/README.md). ModelConfig's
+# defaults stay (x, y, r) only and no grid: Ha's network, and what configs saved before these options mean.
+CPPN_DECODER = {"decoder": "cppn", "cppn_frequencies": 4, "cppn_grid": None}
+
 RECIPES: dict[str, dict] = {
     # The pixel VAE: Adam 1e-3 (TrainConfig's defaults). No weight average: measured, it made the VAE's samples
     # worse (N(0, I) FID 696 averaged vs 477 live after 5000 steps; benchmarks/RECIPES.md), while it helps the VAE-GAN.
@@ -65,6 +70,13 @@ RECIPES: dict[str, dict] = {
     # 128; the batch size stays the one every method here shares.
     "softintrovae": {"kind": "softintrovae", "optim": {"name": "adam", "lr": 2e-4, "betas": (0.9, 0.999)}},
 }
+
+# The default with the coordinate decoder, so that the main job can train it beside the conv one: `make report
+# ARGS="--recipes vae,paper+slim_dis+r1+fast_decay+ema,paper+slim_dis+r1+fast_decay+ema+cppn"`
+# (benchmarks/report-10min-3seeds-cppn/).
+RECIPES["paper+slim_dis+r1+fast_decay+ema+cppn"] = {
+    **RECIPES["paper+slim_dis+r1+fast_decay+ema"],
+    "model": {**RECIPES["paper+slim_dis+r1+fast_decay+ema"]["model"], **CPPN_DECODER}}
 
 # What `scripts/train_*.py` and `make report` use; benchmarks/RECIPES.md holds the measurements behind it.
 DEFAULT_RECIPE = {"vae": "vae", "vaegan": "paper+slim_dis+r1+fast_decay+ema", "softintrovae": "softintrovae"}

@@ -23,9 +23,22 @@ elementwise product per layer and pixel. S_k and c_k start at zero: the decoder 
 U_k z and W_c (x, y, r) are computed once per image and once per grid, so each (image, pixel) row costs
 (depth - 1) width x width products plus the output layer.
 
-No BatchNorm: a row is one pixel of one image, and statistics over the rows evaluated together would make a pixel's
-value depend on which other pixels were evaluated with it (a chunked render would differ from a whole one) and on
-train vs eval mode. Without it the decoder is the same function in training and sampling.
+With cppn_grid = G (None: half the image size), z also draws a coarse G x G map of first-layer shifts (the
+convolutional Decoder's fc and first transposed convs, then a conv to `width` channels), read at each pixel's position
+by bicubic interpolation:
+
+    h_1 = act(W_c (x, y, r) + U_1 z + grid(z)[x, y] + b_1)
+
+so the code a pixel sees depends on where it is (a local code, as the feature grids of implicit decoders, Chen et al.
+2021): the MLP no longer draws every part of every garment from one global code, and the grid, a smooth function of
+(x, y) between its cells, renders at any size as the coordinates do. Its last conv starts at zero: the decoder starts
+as the one without a grid. Measured on Fashion-MNIST: see benchmarks/latent-tools/README.md.
+
+No BatchNorm in the MLP: a row is one pixel of one image, and statistics over the rows evaluated together would make a
+pixel's value depend on which other pixels were evaluated with it (a chunked render would differ from a whole one) and
+on train vs eval mode. Without a grid the decoder is the same function in training and sampling; the grid's convs keep
+the conv Decoder's BatchNorm (per image and channel, not per pixel), so with a grid, as the conv Decoder, it is sampled
+in eval mode.
 """
 
 from __future__ import annotations
@@ -36,6 +49,8 @@ import torch
 from torch import nn
 
 from vaegan.config import ModelConfig
+from vaegan.models.blocks import conv_down
+from vaegan.models.decoder import upsampling_layers
 
 # Activations one layer may hold while rendering, in elements: 2**24 fp32 values = 64 MB, whatever the output size.
 RENDER_ELEMENTS = 2**24
@@ -93,6 +108,8 @@ class CPPNDecoder(nn.Module):
             nn.init.zeros_(self.scale_from_z.weight)
             nn.init.zeros_(self.scale_from_z.bias)
         self.from_coordinates = nn.Linear(3 + 4 * self.frequencies, self.width, bias=False)
+        self.grid = ShiftGrid(cfg, self.width) if cfg.cppn_grid != 0 else None
+        self.grid_size = self.grid.size if self.grid is not None else 0
         self.hidden = nn.ModuleList(nn.Linear(self.width, self.width, bias=False) for _ in range(self.depth - 1))
         # Named as Decoder's last layer: the adaptive gamma of the VAE-GAN balances gradients at to_image.weight.
         self.to_image = nn.Linear(self.width, self.channels)
@@ -119,7 +136,10 @@ class CPPNDecoder(nn.Module):
             return u + shifts[k] if scales is None else torch.addcmul(shifts[k], u, scales[k])
 
         inputs = fourier_features(coordinates, self.frequencies)  # (P, 3 + 4 * frequencies)
-        h = self.activation(layer_input(self.from_coordinates(inputs), 0))  # (B, P, width)
+        u = self.from_coordinates(inputs)  # (P, width)
+        if self.grid is not None:
+            u = u + self.grid.sample(self.grid(z), coordinates)  # (B, P, width)
+        h = self.activation(layer_input(u, 0))  # (B, P, width)
         for k, layer in enumerate(self.hidden, start=1):
             h = self.activation(layer_input(layer(h), k))
         return self.to_image(h)
@@ -140,10 +160,14 @@ class CPPNDecoder(nn.Module):
 
     def render_rows(self, n_images: int, max_rows: int | None = None) -> tuple[int, int]:
         """(images, pixels) per chunk of `render`: at most max_rows (image, pixel) rows in one pass through the MLP
-        (default: RENDER_ELEMENTS // width, so one layer's activations stay within 64 MB in fp32)."""
+        (default: RENDER_ELEMENTS // width, so one layer's activations stay within 64 MB in fp32), and with a grid at
+        most RENDER_ELEMENTS // G^2 pixels (its interpolation weights)."""
         max_rows = max_rows or max(1, RENDER_ELEMENTS // self.width)
         images = min(n_images, max_rows)
-        return images, max(1, max_rows // images)
+        pixels = max(1, max_rows // images)
+        if self.grid is not None:  # the grid's interpolation weights: pixels x G^2 values
+            pixels = min(pixels, max(1, RENDER_ELEMENTS // self.grid_size**2))
+        return images, pixels
 
     @torch.no_grad()
     def render(self, z: torch.Tensor, size: int, max_rows: int | None = None) -> torch.Tensor:
@@ -160,3 +184,64 @@ class CPPNDecoder(nn.Module):
                 a = self.field(z[i : i + images], coordinates[p : p + pixels])
                 out[i : i + images, p : p + pixels] = torch.tanh(a)
         return self._as_images(out, size)
+
+
+class ShiftGrid(nn.Module):
+    """z -> (B, channels, G, G), G = cfg.cppn_grid (None: image_size / 2): the conv Decoder's fc (to base x base,
+    base = image_size / 2**len(dec_channels)) and as many of its transposed convs as double base up to G, then a
+    stride-1 conv to `channels`, initialised to zero."""
+
+    def __init__(self, cfg: ModelConfig, channels: int):
+        super().__init__()
+        self.size = cfg.image_size // 2 if cfg.cppn_grid is None else cfg.cppn_grid
+        base = cfg.image_size // 2 ** len(cfg.dec_channels)
+        sizes = [base * 2**k for k in range(len(cfg.dec_channels) + 1)]
+        if self.size not in sizes:
+            raise ValueError(f"a cppn grid of {self.size} does not fit {cfg.image_size}x{cfg.image_size} images "
+                             f"with {len(cfg.dec_channels)} decoder upsamplings; pass --cppn-grid (model.cppn_grid) "
+                             f"{' or '.join(map(str, sizes))}, or 0 for no grid")
+        n_layers = sizes.index(self.size)
+        self.fc, self.convs, self.base = upsampling_layers(cfg, n_layers)
+        self.base_channels = cfg.dec_base_channels
+        c_in = cfg.dec_channels[n_layers - 1] if n_layers else cfg.dec_base_channels
+        self.to_shift = conv_down(c_in, channels, cfg.kernel_size, stride=1)
+        nn.init.zeros_(self.to_shift.weight)
+        nn.init.zeros_(self.to_shift.bias)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """z: (B, latent_dim) -> (B, channels, G, G)."""
+        return self.to_shift(self.convs(self.fc(z).view(-1, self.base_channels, self.base, self.base)))
+
+    @staticmethod
+    def sample(grid: torch.Tensor, coordinates: torch.Tensor) -> torch.Tensor:
+        """grid: (B, channels, G, G), coordinates: (P, 3) rows (x, y, r) -> (B, P, channels), bicubic.
+
+        Cell (i, j)'s value sits at its centre, ((2j + 1) / G - 1, (2i + 1) / G - 1), as pixel_coordinates places
+        pixel centres; the same numbers as F.grid_sample(mode="bicubic", padding_mode="border",
+        align_corners=False), as one matrix product: grid_sample's CPU backward took 120 ms a VAE-GAN step at width
+        64, this 16 ms. Bicubic, not bilinear: bilinear has creases along the lines through the cell centres, which a
+        render larger than G shows."""
+        size = grid.shape[-1]
+        weights_x, weights_y = cubic_weights(coordinates[:, 0], size), cubic_weights(coordinates[:, 1], size)
+        weights = (weights_y[:, :, None] * weights_x[:, None, :]).flatten(1)  # (P, G * G), row-major as the grid
+        return (grid.flatten(2) @ weights.T).transpose(1, 2)
+
+
+# The cubic convolution kernel's parameter, as F.interpolate's and F.grid_sample's bicubic modes (Keys 1981).
+CUBIC_A = -0.75
+
+
+def cubic_weights(u: torch.Tensor, size: int) -> torch.Tensor:
+    """u: (P,) positions in [-1, 1] -> (P, size): the weight of each of `size` cells (centres at (2j + 1) / size - 1)
+    in the bicubic interpolation at u; the four taps around u, clamped to the border cells, so each row sums to 1."""
+    s = ((u + 1) * size - 1) / 2  # in cell units: cell j's centre at j
+    left = torch.floor(s)
+    t = (s - left)[:, None]
+    near = torch.cat([t, 1 - t], dim=1)  # distances to the two nearest cells (|d| <= 1)
+    far = torch.cat([t + 1, 2 - t], dim=1)  # and to the next two (1 <= |d| <= 2)
+    a = CUBIC_A
+    w_near = ((a + 2) * near - (a + 3)) * near**2 + 1
+    w_far = ((a * far - 5 * a) * far + 8 * a) * far - 4 * a
+    w = torch.stack([w_far[:, 0], w_near[:, 0], w_near[:, 1], w_far[:, 1]], dim=1)  # cells left-1 .. left+2
+    taps = (left.long()[:, None] + torch.arange(-1, 3, device=u.device)).clamp(0, size - 1)
+    return torch.zeros(len(u), size, dtype=u.dtype, device=u.device).scatter_add_(1, taps, w)
