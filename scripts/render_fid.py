@@ -33,10 +33,16 @@ from vaegan.training.progress import format_seconds
 CHUNK_VALUES = 2**26
 
 
+def area_resize(x: torch.Tensor, size: int) -> torch.Tensor:
+    """x: (N, C, S, S) -> (N, C, size, size), each pixel the mean of the area it covers (S need not be a multiple of
+    size: the areas are then 36 or 37 pixels wide at 1024 -> 28)."""
+    return F.adaptive_avg_pool2d(x, size)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run_dir")
-    p.add_argument("--size", type=positive_int, default=112, help="render size, a multiple of the training size")
+    p.add_argument("--size", type=positive_int, default=112, help="render size, at least the training size")
     p.add_argument("-n", "--num", type=positive_int, default=2000, help="samples per set")
     p.add_argument("--sampler", default="gmm", choices=list(SAMPLERS))
     p.add_argument("--seed", type=int, default=0)
@@ -46,21 +52,20 @@ def main() -> None:
         trained = load_trained_run(args.run_dir)
         dec, size = trained.nets["decoder"], trained.cfg.model.image_size
         check_renderable(trained.cfg.model, args.size)
-        if args.size % size:
-            raise ValueError(f"--size {args.size} is not a multiple of the training size {size}")
+        if args.size < size:
+            raise ValueError(f"--size {args.size} is below the training size {size}: render larger to average down")
         gmm = trained_run_gmm(trained) if SAMPLERS[args.sampler].needs_gmm else None
         z = latent_codes(args.sampler, args.num, trained.cfg.model.latent_dim, torch.Generator().manual_seed(args.seed), gmm)
         native = decode(dec, z)
-        factor = args.size // size
         # Large images a chunk at a time, averaged down before the next: memory stays ~CHUNK_VALUES floats at any size.
         chunk = max(1, CHUNK_VALUES // args.size**2)
         down, interpolated = [], []
         start = time.perf_counter()
         with eval_mode(dec):
             for codes, small in zip(z.split(chunk), native.split(chunk)):
-                down.append(to_uint8(F.avg_pool2d(dec.render(codes, args.size), factor)))
-                enlarged = F.interpolate(to_model_range(small), scale_factor=factor, mode="bicubic").clamp(-1, 1)
-                interpolated.append(to_uint8(F.avg_pool2d(enlarged, factor)))
+                down.append(to_uint8(area_resize(dec.render(codes, args.size), size)))
+                enlarged = F.interpolate(to_model_range(small), size=args.size, mode="bicubic").clamp(-1, 1)
+                interpolated.append(to_uint8(area_resize(enlarged, size)))
                 done, elapsed = sum(map(len, down)), time.perf_counter() - start
                 print(f"rendered {done}/{len(z)} at {args.size}x{args.size} ({format_seconds(elapsed)}, ETA "
                       f"{format_seconds(elapsed / done * (len(z) - done))})", flush=True)

@@ -3,13 +3,14 @@ bounded memory; scripts/render.py and scripts/morph.py."""
 
 import dataclasses
 import json
+import runpy
 from pathlib import Path
 
 import pytest
 import torch
 from PIL import Image
 from torch.nn import functional as F
-from script_runner import run_script
+from script_runner import REPO, run_script
 
 from vaegan.checkpoint import load_checkpoint
 from vaegan.cli import train_main
@@ -278,6 +279,16 @@ def test_render_script_refuses_a_conv_run_in_one_line(runs, tmp_path, capsys):
     assert "cannot render at other sizes" in err and "--decoder cppn" in err
 
 
+def test_area_resize_averages_the_area_each_pixel_covers():
+    area_resize = runpy.run_path(str(REPO / "scripts" / "render_fid.py"))["area_resize"]
+    x = torch.rand(2, 3, 56, 56)
+    torch.testing.assert_close(area_resize(x, 28), F.avg_pool2d(x, 2))  # a multiple: plain block means
+    y = area_resize(torch.rand(1, 1, 1024, 1024), 28)
+    assert y.shape == (1, 1, 28, 28)
+    ones = area_resize(torch.ones(1, 1, 1024, 1024), 28)
+    torch.testing.assert_close(ones, torch.ones_like(ones))  # every area's weights sum to one
+
+
 def test_render_fid_scores_native_rendered_and_interpolated_samples(runs, capsys):
     run_script("render_fid.py", str(runs["cppn"]), "--size", "56", "-n", "200")
     lines = capsys.readouterr().out.splitlines()
@@ -287,8 +298,8 @@ def test_render_fid_scores_native_rendered_and_interpolated_samples(runs, capsys
     fids = [float(line.split("FID ")[1].split(",")[0]) for line in lines]
     assert all(f > 0 for f in fids) and "56 -> 28" in lines[1] and all(line.endswith("N=200") for line in lines)
     with pytest.raises(SystemExit) as e:
-        run_script("render_fid.py", str(runs["cppn"]), "--size", "50", "-n", "60")
-    assert e.value.code == 2 and "not a multiple of the training size 28" in capsys.readouterr().err
+        run_script("render_fid.py", str(runs["cppn"]), "--size", "20", "-n", "60")
+    assert e.value.code == 2 and "below the training size 28" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("ease", ["linear", "cosine"])

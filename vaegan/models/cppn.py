@@ -32,7 +32,8 @@ by bicubic interpolation:
 so the code a pixel sees depends on where it is (a local code, as the feature grids of implicit decoders, Chen et al.
 2021): the MLP no longer draws every part of every garment from one global code, and the grid, a smooth function of
 (x, y) between its cells, renders at any size as the coordinates do. Its last conv starts at zero: the decoder starts
-as the one without a grid. Measured on Fashion-MNIST: see benchmarks/latent-tools/README.md.
+as the one without a grid. Measured on Fashion-MNIST (10-minute VAE-GAN, benchmarks/latent-tools/README.md): mixture
+FID 52.9 over 3 seeds with a 14x14 grid, 358-460 without one, 46.0 for the conv decoder.
 
 No BatchNorm in the MLP: a row is one pixel of one image, and statistics over the rows evaluated together would make a
 pixel's value depend on which other pixels were evaluated with it (a chunked render would differ from a whole one) and
