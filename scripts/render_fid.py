@@ -33,12 +33,6 @@ from vaegan.training.progress import format_seconds
 CHUNK_VALUES = 2**26
 
 
-def area_resize(x: torch.Tensor, size: int) -> torch.Tensor:
-    """x: (N, C, S, S) -> (N, C, size, size), each pixel the mean of the area it covers (S need not be a multiple of
-    size: the areas are then 36 or 37 pixels wide at 1024 -> 28)."""
-    return F.adaptive_avg_pool2d(x, size)
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run_dir")
@@ -63,9 +57,10 @@ def main() -> None:
         start = time.perf_counter()
         with eval_mode(dec):
             for codes, small in zip(z.split(chunk), native.split(chunk)):
-                down.append(to_uint8(area_resize(dec.render(codes, args.size), size)))
+                # Each pixel the mean of the area it covers (36 or 37 pixels wide at 1024 -> 28).
+                down.append(to_uint8(F.adaptive_avg_pool2d(dec.render(codes, args.size), size)))
                 enlarged = F.interpolate(to_model_range(small), size=args.size, mode="bicubic").clamp(-1, 1)
-                interpolated.append(to_uint8(area_resize(enlarged, size)))
+                interpolated.append(to_uint8(F.adaptive_avg_pool2d(enlarged, size)))
                 done, elapsed = sum(map(len, down)), time.perf_counter() - start
                 print(f"rendered {done}/{len(z)} at {args.size}x{args.size} ({format_seconds(elapsed)}, ETA "
                       f"{format_seconds(elapsed / done * (len(z) - done))})", flush=True)

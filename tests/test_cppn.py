@@ -3,14 +3,13 @@ bounded memory; scripts/render.py and scripts/morph.py."""
 
 import dataclasses
 import json
-import runpy
 from pathlib import Path
 
 import pytest
 import torch
 from PIL import Image
 from torch.nn import functional as F
-from script_runner import REPO, run_script
+from script_runner import run_script
 
 from vaegan.checkpoint import load_checkpoint
 from vaegan.cli import train_main
@@ -116,7 +115,7 @@ def test_a_grid_that_does_not_fit_the_decoder_layers_is_refused_with_the_sizes_t
         cppn(cppn_grid=10)
     with pytest.raises(ValueError, match="grid of 15 does not fit 30x30 images"):  # None: half the image size
         cppn(cppn_grid=None, image_size=30)
-    assert cppn("small32", cppn_grid=None).grid_size == 16
+    assert cppn("small32", cppn_grid=None).grid.size == 16
 
 
 def test_pixel_coordinates_are_centres_of_the_same_square_at_every_size():
@@ -201,7 +200,7 @@ def test_the_config_and_its_flags_round_trip(capsys, fashion_mnist, tmp_path):
     train_main("vae", ["--decoder", "cppn", "--dry-run", "--runs-dir", str(tmp_path)])
     default = TrainConfig.from_dict(json.loads(capsys.readouterr().out))
     assert (default.model.cppn_frequencies, default.model.cppn_grid) == (4, 14)  # None resolved: half of 28
-    assert build_decoder(default.model).grid_size == 14
+    assert build_decoder(default.model).grid.size == 14
 
 
 @pytest.mark.parametrize("decoder, recipe", [("cppn", "paper+slim_dis+r1+fast_decay+ema+cppn"),
@@ -277,16 +276,6 @@ def test_render_script_refuses_a_conv_run_in_one_line(runs, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1
     assert "cannot render at other sizes" in err and "--decoder cppn" in err
-
-
-def test_area_resize_averages_the_area_each_pixel_covers():
-    area_resize = runpy.run_path(str(REPO / "scripts" / "render_fid.py"))["area_resize"]
-    x = torch.rand(2, 3, 56, 56)
-    torch.testing.assert_close(area_resize(x, 28), F.avg_pool2d(x, 2))  # a multiple: plain block means
-    y = area_resize(torch.rand(1, 1, 1024, 1024), 28)
-    assert y.shape == (1, 1, 28, 28)
-    ones = area_resize(torch.ones(1, 1, 1024, 1024), 28)
-    torch.testing.assert_close(ones, torch.ones_like(ones))  # every area's weights sum to one
 
 
 def test_render_fid_scores_native_rendered_and_interpolated_samples(runs, capsys):

@@ -110,7 +110,6 @@ class CPPNDecoder(nn.Module):
             nn.init.zeros_(self.scale_from_z.bias)
         self.from_coordinates = nn.Linear(3 + 4 * self.frequencies, self.width, bias=False)
         self.grid = ShiftGrid(cfg, self.width) if cfg.cppn_grid != 0 else None
-        self.grid_size = self.grid.size if self.grid is not None else 0
         self.hidden = nn.ModuleList(nn.Linear(self.width, self.width, bias=False) for _ in range(self.depth - 1))
         # Named as Decoder's last layer: the adaptive gamma of the VAE-GAN balances gradients at to_image.weight.
         self.to_image = nn.Linear(self.width, self.channels)
@@ -167,7 +166,7 @@ class CPPNDecoder(nn.Module):
         images = min(n_images, max_rows)
         pixels = max(1, max_rows // images)
         if self.grid is not None:  # the grid's interpolation weights: pixels x G^2 values
-            pixels = min(pixels, max(1, RENDER_ELEMENTS // self.grid_size**2))
+            pixels = min(pixels, max(1, RENDER_ELEMENTS // self.grid.size**2))
         return images, pixels
 
     @torch.no_grad()
