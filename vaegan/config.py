@@ -68,7 +68,6 @@ class ModelConfig:
     dis_feature_layer: int = 4  # Dis_l: output of the l-th conv (1-based, the stride-1 conv is 1), before its BN/ReLU
     dis_spectral_norm: bool = False  # spectral norm on every discriminator layer (a stabiliser)
 
-
     def __post_init__(self) -> None:
         if self.cppn_grid is None:
             self.cppn_grid = self.image_size // 2

@@ -187,13 +187,13 @@ class CPPNDecoder(nn.Module):
 
 
 class ShiftGrid(nn.Module):
-    """z -> (B, channels, G, G), G = cfg.cppn_grid (None: image_size / 2): the conv Decoder's fc (to base x base,
+    """z -> (B, channels, G, G), G = cfg.cppn_grid: the conv Decoder's fc (to base x base,
     base = image_size / 2**len(dec_channels)) and as many of its transposed convs as double base up to G, then a
     stride-1 conv to `channels`, initialised to zero."""
 
     def __init__(self, cfg: ModelConfig, channels: int):
         super().__init__()
-        self.size = cfg.image_size // 2 if cfg.cppn_grid is None else cfg.cppn_grid
+        self.size = cfg.cppn_grid  # never None: ModelConfig resolves None to half the image size
         base = cfg.image_size // 2 ** len(cfg.dec_channels)
         sizes = [base * 2**k for k in range(len(cfg.dec_channels) + 1)]
         if self.size not in sizes:
