@@ -5,6 +5,7 @@ metrics.json). Runs already trained with the same settings are reused (an interr
 again only redoes what is missing."""
 
 import argparse
+import sys
 import time
 
 from metrics import EXTRACTORS
@@ -12,6 +13,8 @@ from metrics.inception import DOWNLOAD_FLAG, DOWNLOAD_HELP, download_weights
 from vaegan.cli import HelpWithDefaults, check_writable, positive_float, positive_int, run_cli
 from vaegan.config import TrainConfig
 from vaegan.data import DATASETS
+from vaegan.budget_plan import announce
+from vaegan.precision import PRECISIONS, resolve_precision
 from vaegan.evaluation import EvalConfig, evaluate_runs
 from vaegan.experiment import KINDS, budget, comparison_configs, plan_run, run_plan
 from vaegan.evaluation.scoring import build_reference
@@ -57,7 +60,9 @@ def main() -> None:
     g.add_argument("--data-root", default=d.data.root,
                    help="folder holding the dataset files (default: the dataset's standard places)")
     g.add_argument("--fid-every", type=int, default=None,
-                   help="steps between FIDs during training; 0: off (default: about once a minute for each method)")
+                   help="steps between FIDs during training; 0: off (default: four checks spaced over each budget)")
+    g.add_argument("--precision", default=d.precision, choices=list(PRECISIONS),
+                   help="of every run's training (auto: bf16 where the chip has bf16 units, else fp32)")
     g.add_argument("--runs-dir", default=d.runs_dir, help="where runs are trained, and looked up for reuse")
     g = p.add_argument_group("evaluation")
     g.add_argument("--out", default=None, help="report folder (default: a new reports/NNNNN-<runs>/)")
@@ -68,8 +73,18 @@ def main() -> None:
     g.add_argument("--which", default=e.which, choices=["latest", "best"], help="checkpoint to score")
     g.add_argument("--extractor", default=e.extractor, choices=sorted(EXTRACTORS),
                    help="features for FID/KID (domain: 28x28 grayscale only)")
-    g.add_argument("--inception-weights", default=None, metavar="PATH", help="weights for --extractor inception")
+    g.add_argument("--inception-weights", default=None, metavar="PATH",
+                   help="weights for --extractor inception and --inception (default: TF's, fetched by python -m metrics fetch-inception)")
     g.add_argument(DOWNLOAD_FLAG, action="store_true", help=DOWNLOAD_HELP)
+    g.add_argument("--inception", action="store_true",
+                   help="also Inception FID and precision/recall/density/coverage on TF's FID Inception pool3 features "
+                        "(minutes per model and sampler on a CPU; weights from `python -m metrics fetch-inception`)")
+    g.add_argument("--inception-samples", type=positive_int, default=e.inception_samples,
+                   help="with --inception: generated images per model and sampler (published protocol: 10000)")
+    g.add_argument("--inception-reference-size", type=positive_int, default=e.inception_reference_size,
+                   help="with --inception: the first this-many test images are the real side, cached once per machine")
+    g.add_argument("--inception-stretch", action=argparse.BooleanOptionalAction, default=e.inception_stretch,
+                   help="with --inception: min-max stretch each generated image first, as Dai & Wipf's FID code does")
     args = p.parse_args()
 
     def run():
@@ -81,17 +96,26 @@ def main() -> None:
         given = args.minutes is not None or args.steps is not None or args.epochs is not None
         train_budget = budget(args.minutes if given else DEFAULT_MINUTES, args.steps, args.epochs)
         configs = comparison_configs(train_budget, args.seeds, args.dataset, args.data_root, args.runs_dir,
-                                     overrides={} if args.fid_every is None else {"fid_every": args.fid_every},
+                                     overrides={"precision": args.precision,
+                                                **({} if args.fid_every is None else {"fid_every": args.fid_every,
+                                                                                     "fid_checks": 0})},
                                      recipes=args.recipes or tuple(DEFAULT_RECIPE[m] for m in args.methods))
         eval_cfg = EvalConfig(which=args.which, samples=args.samples, extractor=args.extractor,
-                              inception_weights=args.inception_weights, reference_size=args.reference_size)
+                              inception_weights=args.inception_weights, reference_size=args.reference_size,
+                              inception=args.inception, inception_samples=args.inception_samples,
+                              inception_reference_size=args.inception_reference_size,
+                              inception_stretch=args.inception_stretch)
         # The reference first: a wrong extractor for this data fails now, not after the training.
         reference = build_reference(args.dataset, args.data_root, None, eval_cfg)
+        print(f"precision: {configs[0].precision} ({resolve_precision(args.precision, configs[0].device)[1]})")
+        plans = [plan_run(cfg) for cfg in configs]
+        announce([p.cfg for p in plans if p.action == "train"], len(plans), sys.stdout)
         run_dirs = []
-        for i, cfg in enumerate(configs, 1):
+        for i, plan in enumerate(plans, 1):
+            cfg = plan.cfg
             print(f"=== [{i}/{len(configs)}] {cfg.run_name or cfg.kind}, seed {cfg.seed}, budget "
                   f"{', '.join(f'{k} {v:g}' for k, v in train_budget.items() if v is not None)}", flush=True)
-            run_dirs.append(run_plan(plan_run(cfg)))
+            run_dirs.append(run_plan(plan))
         print("=== evaluation", flush=True)
         html = evaluate_runs(run_dirs, eval_cfg, out_dir=args.out, reports_root=args.reports_dir, reference=reference)
         print(f"report: {html.resolve()}")

@@ -16,7 +16,7 @@ resume (`--resume` would say "no checkpoint"): the soak deletes that run folder 
 the same seed is the same run.
 
 After every kill latest.pt must load with torch.load(weights_only=True). At the end every tensor (networks, EMA,
-optimizers, schedulers, noise generator) and every other value of the two final latest.pt files must be equal, except
+optimizers, noise generator) and every other value of the two final latest.pt files must be equal, except
 the wall-clock seconds and the runs folder. Exits 1 on any failure (no kill inside a write included) and keeps
 the work folder for a look.
 """
@@ -156,7 +156,8 @@ def train_args(options: SoakOptions, runs_dir: Path) -> list[str]:
             "--epochs", "1e6",  # the step budget alone ends the run
             "--checkpoint-every", str(options.checkpoint_every), "--fid-every", "0", "--log-every", "5",
             "--image-every", "10",  # image grids mid-run too: drawing them must not shift the training state
-            "--ema-decay", "0.999", "--lr-decay", "0.9",  # so that EMA and scheduler state must survive a resume
+            # so that the weight average and the learning-rate schedule (over the budget and per epoch) must survive
+            "--ema-horizon", "0.2", "--lr-final", "0.1", "--lr-decay", "0.9",
             "--progress-seconds", "0.001", "--runs-dir", str(runs_dir)]
 
 

@@ -19,6 +19,8 @@ from torch import nn
 from vaegan.cli import HelpWithDefaults, check_writable, positive_int, run_cli
 from vaegan.config import ModelConfig, check_device
 from vaegan.latent_sampler import SAMPLERS, latent_codes, trained_run_gmm
+from vaegan.memory import check_render_size
+from vaegan.run_folder import saved_model_config
 from vaegan.sampling import check_renderable, decode_at, encode_mean, interpolation_codes, interpolation_ends, save_png
 from vaegan.trained_run import load_trained_run
 
@@ -39,8 +41,9 @@ def main() -> None:
     p.add_argument("--which", default="latest", choices=["latest", "best"], help="which checkpoint")
     p.add_argument("-n", "--num", type=positive_int, default=8, help="samples (per sampler) and reconstructions")
     p.add_argument("--steps", type=positive_int, default=8, help="images of the interpolation, both ends included")
-    p.add_argument("--sampler", default="prior", choices=[*SAMPLERS, "all"],
-                   help="where z comes from: prior N(0, I), gmm (mixture over the encoder means), or all of them")
+    p.add_argument("--sampler", default="gmm", choices=[*SAMPLERS, "all"],
+                   help="where z comes from: gmm (a mixture over the encoder means, fitted on first use and kept "
+                        "beside the checkpoint: the better sampler of every run measured), prior N(0, I), or all")
     p.add_argument("--out", default=None, help="output folder (default: RUN_DIR/samples/render-STEP-SIZE)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sampling noise (each sampler starts from it)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
@@ -49,8 +52,12 @@ def main() -> None:
     def run():
         check_device(args.device)
         check_writable(args.out or Path(args.run_dir) / "samples", "--out")
+        saved = saved_model_config(args.run_dir)
+        if saved is not None and saved.get("decoder") == "cppn":  # before the checkpoint and data are loaded
+            check_render_size(args.size, saved["channels"])
         run = load_trained_run(args.run_dir, args.which, args.device)
         check_renderable(run.cfg.model, args.size)
+        check_render_size(args.size, run.cfg.model.channels)
         out = Path(args.out or Path(args.run_dir) / "samples" / f"render-{run.step:07d}-{args.size}")
         test = run.dataset("test").images
         enc, dec = run.nets["encoder"], run.nets["decoder"]

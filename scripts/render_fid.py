@@ -20,10 +20,12 @@ import time
 import torch
 import torch.nn.functional as F
 
-from metrics import cached_statistics, fid_between, get_extractor, score_samples
-from vaegan.cli import check_writable, positive_int, run_cli
+from metrics import get_extractor, score_samples
+from vaegan.cli import positive_int, run_cli
 from vaegan.data import to_model_range, to_uint8
 from vaegan.latent_sampler import SAMPLERS, latent_codes, trained_run_gmm
+from vaegan.memory import check_render_size
+from vaegan.run_folder import saved_model_config
 from vaegan.sampling import check_renderable, decode, eval_mode
 from vaegan.trained_run import load_trained_run
 from vaegan.training.progress import format_seconds
@@ -43,11 +45,20 @@ def main() -> None:
     args = p.parse_args()
 
     def run():
+        saved = saved_model_config(args.run_dir)
+        if saved is not None and saved.get("decoder") == "cppn" and args.size != saved.get("image_size"):
+            check_render_size(args.size, saved["channels"])  # before the checkpoint and data are loaded
         trained = load_trained_run(args.run_dir)
         dec, size = trained.nets["decoder"], trained.cfg.model.image_size
-        check_renderable(trained.cfg.model, args.size)
+        check_renderable(trained.cfg.model, args.size)  # a conv decoder: its training size only, in one line
         if args.size < size:
             raise ValueError(f"--size {args.size} is below the training size {size}: render larger to average down")
+        check_render_size(args.size, trained.cfg.model.channels)
+
+        def draw(codes: torch.Tensor, native_images: torch.Tensor) -> torch.Tensor:
+            """codes -> images in [-1, 1] at --size: at the training size (the only one a conv decoder draws, which
+            has no render) they are the native samples already decoded, else the decoder renders them."""
+            return to_model_range(native_images) if args.size == size else dec.render(codes, args.size)
         gmm = trained_run_gmm(trained) if SAMPLERS[args.sampler].needs_gmm else None
         z = latent_codes(args.sampler, args.num, trained.cfg.model.latent_dim, torch.Generator().manual_seed(args.seed), gmm)
         native = decode(dec, z)
@@ -58,7 +69,7 @@ def main() -> None:
         with eval_mode(dec):
             for codes, small in zip(z.split(chunk), native.split(chunk)):
                 # Each pixel the mean of the area it covers (36 or 37 pixels wide at 1024 -> 28).
-                down.append(to_uint8(F.adaptive_avg_pool2d(dec.render(codes, args.size), size)))
+                down.append(to_uint8(F.adaptive_avg_pool2d(draw(codes, small), size)))
                 enlarged = F.interpolate(to_model_range(small), size=args.size, mode="bicubic").clamp(-1, 1)
                 interpolated.append(to_uint8(F.adaptive_avg_pool2d(enlarged, size)))
                 done, elapsed = sum(map(len, down)), time.perf_counter() - start

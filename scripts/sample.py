@@ -14,6 +14,8 @@ from vaegan.atomic import atomic_write
 from vaegan.cli import HelpWithDefaults, check_writable, positive_int, run_cli
 from vaegan.config import check_device
 from vaegan.latent_sampler import SAMPLERS, latent_codes, trained_run_gmm
+from vaegan.memory import check_sample_count
+from vaegan.run_folder import saved_model_config
 from vaegan.sampling import decode, image_grid, interpolation_ends, interpolations, reconstructions, save_png
 from vaegan.trained_run import load_trained_run
 
@@ -28,8 +30,9 @@ def main() -> None:
     p.add_argument("-n", "--num", type=positive_int, default=64,
                    help=f"samples (per sampler) and reconstructions, all in the .npy files; the PNG grids show the "
                         f"first {GRID_IMAGES}")
-    p.add_argument("--sampler", default="prior", choices=[*SAMPLERS, "all"],
-                   help="where z comes from: prior N(0, I), gmm (mixture over the encoder means), or all of them")
+    p.add_argument("--sampler", default="gmm", choices=[*SAMPLERS, "all"],
+                   help="where z comes from: gmm (a mixture over the encoder means, fitted on first use and kept "
+                        "beside the checkpoint: the better sampler of every run measured), prior N(0, I), or all")
     p.add_argument("--out", default=None, help="output folder (default: RUN_DIR/samples/final-STEP)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sampling noise (each sampler starts from it)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
@@ -38,12 +41,19 @@ def main() -> None:
     def run():
         check_device(args.device)
         check_writable(args.out or Path(args.run_dir) / "samples", "--out")
+        samplers = list(SAMPLERS) if args.sampler == "all" else [args.sampler]
+
+        def check_fits(model: dict) -> None:  # every sample is held until written: refuse what cannot be
+            check_sample_count(args.num, len(samplers), model["channels"] * model["image_size"] ** 2,
+                               model["latent_dim"])
+
+        if (saved := saved_model_config(args.run_dir)) is not None:  # before the checkpoint and data are loaded
+            check_fits(saved)
         run = load_trained_run(args.run_dir, args.which, args.device)
+        check_fits(vars(run.cfg.model))
         out = Path(args.out or Path(args.run_dir) / "samples" / f"final-{run.step:07d}")
-        out.mkdir(parents=True, exist_ok=True)
         test = run.dataset("test").images
         enc, dec = run.nets["encoder"], run.nets["decoder"]
-        samplers = list(SAMPLERS) if args.sampler == "all" else [args.sampler]
         gmm = trained_run_gmm(run) if any(SAMPLERS[s].needs_gmm for s in samplers) else None
         arrays = {
             **{s: decode(dec, latent_codes(s, args.num, run.cfg.model.latent_dim,
@@ -52,9 +62,16 @@ def main() -> None:
             "inputs": test[: args.num],
             "interpolations": interpolations(enc, dec, *interpolation_ends(test, pairs=8), steps=10),
         }
-        for name, images in arrays.items():
-            atomic_write(out / f"{name}.npy", lambda f, a=images.numpy(): np.save(f, a))
-            save_png(image_grid(images[:GRID_IMAGES], nrow=GRID_ROW), out / f"{name}.png")
+        made = not out.exists()  # made only now, with everything to write in hand: a failure leaves no empty folder
+        out.mkdir(parents=True, exist_ok=True)
+        try:
+            for name, images in arrays.items():
+                atomic_write(out / f"{name}.npy", lambda f, a=images.numpy(): np.save(f, a))
+                save_png(image_grid(images[:GRID_IMAGES], nrow=GRID_ROW), out / f"{name}.png")
+        except BaseException:
+            if made and not any(out.iterdir()):
+                out.rmdir()
+            raise
         print(f"wrote {', '.join(arrays)} (.png, .npy) of step {run.step} to {out}")
 
     run_cli(run)

@@ -32,6 +32,7 @@ def tiny_config(tmp_path, fashion_mnist):
             kind=kind, data=DataConfig(limit=overrides.pop("limit", 512)), epochs=None, steps=6, batch_size=32,
             runs_dir=str(tmp_path / "runs"), log_every=2, image_every=3, checkpoint_every=3, progress_seconds=3600,
             eval_batches=1, fid_every=0,
+            precision="fp32",  # the same arithmetic on every CPU kind; "auto" would pick bf16 on some
         )
         return dataclasses.replace(base, **overrides)
 

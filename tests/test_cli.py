@@ -204,16 +204,18 @@ BAD_VALUES = [
     (ModelConfig, "dis_channels_scale", 0.0), (ModelConfig, "dis_fc", 0), (ModelConfig, "dis_feature_layer", 0),
     (OptimConfig, "lr", 0.0), (OptimConfig, "betas", (0.9, 1.0)), (OptimConfig, "alpha", -0.1),
     (OptimConfig, "weight_decay", -1e-4), (OptimConfig, "lr_decay_per_epoch", 0.0),
-    (OptimConfig, "discriminator_lr_scale", -1.0),
+    (OptimConfig, "discriminator_lr_scale", -1.0), (OptimConfig, "lr_final", 0.0), (OptimConfig, "lr_hold", 1.0),
     (VAELossConfig, "gaussian_sigma", 0.0), (VAELossConfig, "beta", -1.0), (VAELossConfig, "kl_warmup_steps", -10),
+    (VAELossConfig, "kl_warmup_fraction", 1.5),
     (VAEGANLossConfig, "gamma", -1.0), (VAEGANLossConfig, "equilibrium_value", float("nan")),
     (VAEGANLossConfig, "equilibrium_margin", -0.1), (VAEGANLossConfig, "label_smoothing", 2.0),
     (VAEGANLossConfig, "pixel_weight", float("inf")), (VAEGANLossConfig, "r1_weight", -1.0),
-    (VAEGANLossConfig, "r1_every", 0),
+    (VAEGANLossConfig, "r1_every", 0), (VAEGANLossConfig, "vae_start", 1.0),
     (SoftIntroVAELossConfig, "beta_rec", -1.0), (SoftIntroVAELossConfig, "beta_kl", float("nan")),
     (SoftIntroVAELossConfig, "beta_neg", -256.0), (SoftIntroVAELossConfig, "gamma_r", float("-inf")),
     (TrainConfig, "batch_size", 0), (TrainConfig, "epochs", -1.0), (TrainConfig, "steps", 2.5),
     (TrainConfig, "minutes", 0.0), (TrainConfig, "seed", -1), (TrainConfig, "ema_decay", 1.0),
+    (TrainConfig, "ema_horizon", -0.1), (TrainConfig, "fid_checks", -1),
     (TrainConfig, "world_size", 0), (TrainConfig, "log_every", 0),
     (TrainConfig, "image_every", -1), (TrainConfig, "checkpoint_every", 0), (TrainConfig, "progress_seconds", 0.0),
     (TrainConfig, "eval_batches", -1), (TrainConfig, "fid_every", -5), (TrainConfig, "fid_samples", 1),
@@ -293,7 +295,7 @@ def test_sample_grids_show_a_screenful_and_the_arrays_hold_all(tiny_config, tmp_
     run = train(tiny_config(steps=1, checkpoint_every=1))
     out = tmp_path / "samples"
     run_script("sample.py", str(run), "-n", "150", "--out", str(out))
-    assert np.load(out / "prior.npy").shape[0] == 150 and np.load(out / "inputs.npy").shape[0] == 150
-    for name in ("prior", "inputs", "reconstructions"):
+    assert np.load(out / "gmm.npy").shape[0] == 150 and np.load(out / "inputs.npy").shape[0] == 150
+    for name in ("gmm", "inputs", "reconstructions"):
         width, height = Image.open(out / f"{name}.png").size
         assert width == height == 10 * 30 + 2, name  # 10 x 10 images of 28 pixels, 2 of padding

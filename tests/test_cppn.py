@@ -203,14 +203,15 @@ def test_the_config_and_its_flags_round_trip(capsys, fashion_mnist, tmp_path):
     assert build_decoder(default.model).grid.size == 14
 
 
-@pytest.mark.parametrize("decoder, recipe", [("cppn", "paper+slim_dis+r1+fast_decay+ema+cppn"),
-                                             ("conv", "paper+slim_dis+r1+fast_decay+ema")])
+@pytest.mark.parametrize("decoder, recipe", [("cppn", "paper+slim_dis+r1+late_decay+ema+cppn"),
+                                             ("conv", "paper+slim_dis+r1+late_decay+ema")])
 def test_the_main_job_reuses_what_the_training_script_trains_with_each_decoder(capsys, fashion_mnist, tmp_path,
                                                                                decoder, recipe):
-    """`make report ARGS="--recipes ...,paper+slim_dis+r1+fast_decay+ema+cppn"` and `train_vaegan.py --decoder cppn`
+    """`make report ARGS="--recipes ...,paper+slim_dis+r1+late_decay+ema+cppn"` and `train_vaegan.py --decoder cppn`
     train the same run (and a conv run keeps the cppn fields at ModelConfig's values, whatever their flags' defaults)."""
     wanted = comparison_configs(budget(minutes=10), runs_dir=str(tmp_path), recipes=(recipe,))[0]
-    train_main("vaegan", ["--decoder", decoder, "--minutes", "10", "--fid-every", str(wanted.fid_every), "--dry-run",
+    train_main("vaegan", ["--decoder", decoder, "--minutes", "10", "--fid-every", str(wanted.fid_every),
+                          "--fid-checks", str(wanted.fid_checks), "--fid-gmm-fits", str(wanted.fid_gmm_fits), "--dry-run",
                           "--runs-dir", str(tmp_path)])
     cli = TrainConfig.from_dict(json.loads(capsys.readouterr().out))
     assert comparable(cli) == comparable(wanted)
@@ -263,7 +264,7 @@ def runs(tmp_path_factory, fashion_mnist) -> dict[str, Path]:
 def test_render_script_writes_one_png_per_image_at_the_size_asked(runs, tmp_path):
     out = tmp_path / "render"
     run_script("render.py", str(runs["cppn"]), "--size", "64", "-n", "2", "--steps", "3", "--out", str(out))
-    for folder, count in (("prior", 2), ("reconstructions", 2), ("interpolation", 3)):
+    for folder, count in (("gmm", 2), ("reconstructions", 2), ("interpolation", 3)):
         files = sorted((out / folder).glob("*.png"))
         assert len(files) == count and all(Image.open(f).size == (64, 64) for f in files)
     assert Image.open(out / "inputs" / "000.png").size == (28, 28)

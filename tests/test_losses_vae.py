@@ -5,7 +5,8 @@ import torch
 from torch import distributions as D
 
 from vaegan.config import VAELossConfig
-from vaegan.losses.vae import kl_to_standard_normal, kl_weight_at, pixel_nll, reparameterize, vae_loss
+from vaegan.losses.vae import kl_to_standard_normal, pixel_nll, reparameterize, vae_loss
+from vaegan.training.schedule import kl_weight
 from vaegan.noise import Noise
 
 
@@ -42,16 +43,20 @@ def test_reparameterize_has_the_posterior_moments_and_is_seeded():
     torch.testing.assert_close(z, reparameterize(mu, logvar, Noise(torch.Generator().manual_seed(0))))
 
 
-def test_kl_warmup_ramps_linearly_to_beta():
+def test_kl_warmup_ramps_linearly_to_beta_over_steps_or_over_the_budget():
     cfg = VAELossConfig(beta=2.0, kl_warmup_steps=100)
-    assert [kl_weight_at(s, cfg) for s in (0, 50, 100, 500)] == [0.0, 1.0, 2.0, 2.0]
-    assert kl_weight_at(0, VAELossConfig(beta=0.5)) == 0.5
+    assert [kl_weight(cfg, s, 0.0) for s in (0, 50, 100, 500)] == [0.0, 1.0, 2.0, 2.0]
+    assert kl_weight(VAELossConfig(beta=0.5), 0, 0.0) == 0.5
+    # over a fraction of the budget: the same weight at the same progress, whatever the step count
+    by_budget = VAELossConfig(beta=2.0, kl_warmup_fraction=0.2, kl_warmup_steps=100)  # the fraction wins
+    assert [kl_weight(by_budget, s, p) for s, p in ((0, 0.0), (7, 0.1), (7000, 0.1), (5, 0.2), (9, 0.9))] == \
+        [0.0, 1.0, 1.0, 2.0, 2.0]
 
 
 def test_vae_loss_returns_its_parts():
     x, a = torch.rand(4, 1, 6, 6) * 2 - 1, torch.randn(4, 1, 6, 6)
     mu, logvar = torch.randn(4, 3), torch.randn(4, 3)
-    loss = vae_loss(x, a, mu, logvar, VAELossConfig(beta=0.5), step=0)
+    loss = vae_loss(x, a, mu, logvar, VAELossConfig(beta=0.5), kl_weight=0.5)
     torch.testing.assert_close(loss.total, loss.recon + 0.5 * loss.kl)
     assert loss.kl_per_dim.shape == (3,)
     torch.testing.assert_close(loss.kl_per_dim.sum(), loss.kl)

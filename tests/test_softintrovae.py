@@ -26,7 +26,8 @@ TEST_WEIGHTS = SoftIntroVAELossConfig(beta_rec=1.0, beta_kl=1.0, beta_neg=1.0, g
 
 def make_state(lrs=None, cfg=TEST_WEIGHTS, **overrides):
     """A small28 Soft-IntroVAE whose optimizers are plain SGD with the given learning rates (0: only .grad is set)."""
-    train_cfg = TrainConfig(kind="softintrovae", model=PRESETS["small28"], softintrovae=cfg, seed=1, **overrides)
+    train_cfg = TrainConfig(kind="softintrovae", model=PRESETS["small28"], softintrovae=cfg, seed=1,
+                            **{"precision": "fp32", **overrides})  # compared with an fp32 reference
     state = build_state(train_cfg, OPTIMIZER_GROUPS, torch.zeros(64, 1, 28, 28, dtype=torch.uint8))
     lrs = lrs or {}
     state.optimizers = {name: torch.optim.SGD(state.nets[name].parameters(), lr=lrs.get(name, 0.0))

@@ -17,6 +17,7 @@ from tests.test_vaegan import batch
 
 def stepped(kind: str, **cfg_fields) -> tuple[dict, dict]:
     """One training step of a small28 model from seed 1 -> (stats, networks)."""
+    cfg_fields = {"precision": "fp32", **cfg_fields}  # "auto" would be bf16 on some CPUs: compare like with like
     cfg = dataclasses.replace(default_config(kind), model=PRESETS["small28"], seed=1, batch_size=16, **cfg_fields)
     state = build_state(cfg, METHODS[kind].optimizer_groups, torch.zeros(64, 1, 28, 28, dtype=torch.uint8))
     x = batch(n=16)
@@ -67,8 +68,12 @@ def test_recipes_are_valid_configs_and_the_defaults_come_from_them():
         dataclasses.replace(PRESETS["small28"], **model)  # model overrides name real ModelConfig fields
     for kind, name in DEFAULT_RECIPE.items():
         assert default_config(kind) == apply_recipe(TrainConfig(), name)[0]
-    assert default_config("vaegan").ema_decay > 0 and default_config("vaegan").optim.name == "rmsprop"
-    assert default_config("vaegan").optim.lr_decay_per_epoch == 0.35 and default_config("vae").ema_decay == 0
+    gan = default_config("vaegan")
+    assert gan.ema_horizon > 0 and gan.ema_decay == 0 and gan.optim.name == "rmsprop"
+    # every schedule of the default follows the budget: a decay to lr_final after lr_hold, none per epoch
+    assert gan.optim.lr_final < 1 and 0 < gan.optim.lr_hold < 1 and gan.optim.lr_decay_per_epoch == 1.0
+    assert default_config("vae").ema_decay == default_config("vae").ema_horizon == 0
+    assert apply_recipe(TrainConfig(), "paper+slim_dis+r1+fast_decay+ema")[0].optim.lr_decay_per_epoch == 0.35
     assert apply_recipe(TrainConfig(), "paper+slim_dis+r1+lr_decay+ema")[0].ema_decay > 0
     assert apply_recipe(TrainConfig(), "paper+ema+slim_dis")[0].ema_decay > 0
     with pytest.raises(ValueError, match="unknown recipe"):
@@ -78,14 +83,14 @@ def test_recipes_are_valid_configs_and_the_defaults_come_from_them():
 def test_comparison_configs_train_each_recipe_with_shared_encoder_and_decoder(fashion_mnist, tmp_path):
     budget = {"minutes": None, "steps": 10, "epochs": None}
     configs = comparison_configs(budget, seeds=2, runs_dir=str(tmp_path),
-                                 recipes=("vae", "paper", "paper+slim_dis+r1+fast_decay+ema"))
+                                 recipes=("vae", "paper", "paper+slim_dis+r1+late_decay+ema"))
     # a method's default recipe keeps the plain run name; any other is named in its run folder
     assert [(c.run_name, c.seed) for c in configs] == [
         (None, 0), ("paper", 0), (None, 0), (None, 1), ("paper", 1), (None, 1)]
-    assert DEFAULT_RECIPE["vaegan"] == "paper+slim_dis+r1+fast_decay+ema"
+    assert DEFAULT_RECIPE["vaegan"] == "paper+slim_dis+r1+late_decay+ema"
     assert (configs[2].vaegan.r1_weight, configs[1].vaegan.r1_weight) == (1.0, 0.0)  # the recipe's loss settings too
     slim, paper = Discriminator(configs[2].model), Discriminator(configs[1].model)
-    assert recipe_model("paper+slim_dis+r1+fast_decay+ema") == {"dis_channels_scale": 0.5}
+    assert recipe_model("paper+slim_dis+r1+late_decay+ema") == {"dis_channels_scale": 0.5}
     assert [c.out_channels for c in slim.convs] == [32, 32, 64, 64]  # small28's (64, 128, 128) halved
     assert [c.out_channels for c in paper.convs] == [32, 64, 128, 128]
     without_dis = [dataclasses.replace(c.model, dis_channels_scale=1.0) for c in configs]
@@ -99,7 +104,7 @@ def test_the_learning_rate_drops_once_per_epoch_and_the_drop_survives_a_resume(t
     from vaegan.run_folder import checkpoint_path
     from vaegan.training.loop import resume, train
 
-    optim = dataclasses.replace(default_config("vaegan").optim, lr=1e-3, lr_decay_per_epoch=0.5)
+    optim = dataclasses.replace(default_config("vaegan").optim, lr=1e-3, lr_decay_per_epoch=0.5, lr_final=1.0)
 
     def lrs(run) -> list[float]:  # of encoder, decoder and discriminator
         opts = load_checkpoint(checkpoint_path(run))["optimizers"]

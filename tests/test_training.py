@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,8 @@ from vaegan.config import TrainConfig
 from vaegan.training import loop, vae_step
 from vaegan.checkpoint import CheckpointError, load_checkpoint
 from vaegan.training.loop import NonFiniteLossError, resume, train
+from vaegan.training.schedule import checks_due
+from vaegan.training.signals import StoppedBySignal
 from vaegan.training.methods import METHODS, Method
 from vaegan.run_folder import checkpoint_path, numbered_folders, read_status
 from vaegan.trained_run import load_trained_run
@@ -330,10 +331,13 @@ def test_sample_script_writes_grids_and_arrays(tiny_config, tmp_path):
     subprocess.run([sys.executable, str(REPO / "scripts/sample.py"), str(run), "-n", "12", "--out", str(out)], check=True)
     import numpy as np
 
-    prior = np.load(out / "prior.npy")
-    assert prior.shape == (12, 1, 28, 28) and prior.dtype == np.uint8
+    gmm = np.load(out / "gmm.npy")  # the latent mixture by default, fitted on first use
+    assert gmm.shape == (12, 1, 28, 28) and gmm.dtype == np.uint8 and not (out / "prior.npy").exists()
+    subprocess.run([sys.executable, str(REPO / "scripts/sample.py"), str(run), "-n", "12", "--out", str(out),
+                    "--sampler", "prior"], check=True)
+    assert np.load(out / "prior.npy").shape == (12, 1, 28, 28)
     assert np.load(out / "interpolations.npy").shape == (80, 1, 28, 28)
-    assert all((out / f"{n}.png").stat().st_size > 0 for n in ("prior", "reconstructions", "interpolations"))
+    assert all((out / f"{n}.png").stat().st_size > 0 for n in ("gmm", "prior", "reconstructions", "interpolations"))
 
 
 def test_fid_during_training_is_logged_and_keeps_the_best_checkpoint(tiny_config):
@@ -379,11 +383,87 @@ def test_the_weight_average_follows_the_ramped_decay_and_resumes_exactly(tiny_co
     assert torch.equal(load_trained_run(run, use_ema=False).nets["decoder"].to_image.weight, live)
 
 
-def test_ema_decay_ramp():
-    from vaegan.training.ema import ema_decay_at
-    assert ema_decay_at(0, 0.999) == pytest.approx(0.1)
-    assert ema_decay_at(10**6, 0.999) == 0.999
-    assert ema_decay_at(5, 0.999) < ema_decay_at(50, 0.999)
+def test_ema_decay_ramp_and_horizon():
+    from vaegan.training.schedule import ema_decay
+    fixed = TrainConfig(ema_decay=0.999)
+    assert ema_decay(fixed, 0) == pytest.approx(0.1)
+    assert ema_decay(fixed, 10**6) == 0.999
+    assert ema_decay(fixed, 5) < ema_decay(fixed, 50)
+    # a horizon: the average spans the same fraction of any run, i.e. 1 / (1 - decay) = horizon * steps
+    spanned = TrainConfig(ema_horizon=0.05)
+    assert [1 / (1 - ema_decay(spanned, n)) for n in (1000, 4000)] == pytest.approx([50.0, 200.0])
+    assert ema_decay(spanned, 3) == 0.0  # the first 20 steps: the average is the live weights
+    with pytest.raises(ValueError, match="ema_horizon 0.05 and ema_decay 0.9 both set"):
+        dataclasses.replace(spanned, ema_decay=0.9).validate()
+
+
+def learning_rates(run_dir) -> dict[int, float]:
+    acc = EventAccumulator(str(run_dir / "tensorboard"))
+    acc.Reload()
+    return {e.step: e.value for e in acc.Scalars("lr/vae")}
+
+
+def test_the_learning_rate_follows_the_budget_not_the_step_count(tiny_config):
+    # Two runs of one recipe, one four times as long: the same rate at 50% and 100% of their budgets, below the start.
+    cfg = dict(optim=dataclasses.replace(TrainConfig().optim, lr=1e-3, lr_final=0.1), limit=256, checkpoint_every=10**6,
+               image_every=10**6, eval_batches=0)
+    short = learning_rates(train(tiny_config(steps=20, log_every=10, run_name="short", **cfg)))
+    long = learning_rates(train(tiny_config(steps=80, log_every=40, run_name="long", **cfg)))
+    # logged after step s: the rate that step s trained with, at progress (s - 1) / budget
+    assert short[10] == pytest.approx(1e-3 * 0.1 ** (9 / 20)) and long[40] == pytest.approx(1e-3 * 0.1 ** (39 / 80))
+    from vaegan.recipes import default_config
+    from vaegan.training.schedule import Budget, lr_factor
+    for optim in (cfg["optim"], default_config("vaegan").optim):  # and the default VAE-GAN recipe's schedule
+        at = {}
+        for budget in (Budget(1000, None), Budget(4000, None)):  # one epoch: 938 steps of Fashion-MNIST
+            at[budget.steps] = [lr_factor(optim, int(p * budget.steps), 938, budget.progress(int(p * budget.steps), 0))
+                                for p in (0.0, 0.5, 1.0)]
+        assert at[1000] == pytest.approx(at[4000]) and at[1000][2] < at[1000][0] == 1.0
+    assert at[1000][1:] == pytest.approx([1.0, default_config("vaegan").optim.lr_final])  # held at 50%, then decayed
+    # a time budget: progress is training seconds over the budget, whichever limit is further along
+    assert Budget(4000, 600.0).progress(1000, 300.0) == 0.5 and Budget(None, 600.0).progress(10**6, 900.0) == 1.0
+    # the per-epoch decay is still there, on top
+    epochs = dataclasses.replace(optim, lr_final=1.0, lr_decay_per_epoch=0.5)
+    assert [lr_factor(epochs, s, 8, 0.3) for s in (0, 7, 8, 17)] == [1.0, 1.0, 0.5, 0.25]
+
+
+def test_a_resumed_run_continues_the_budget_schedules_exactly(tiny_config, monkeypatch):
+    cfg = dict(optim=dataclasses.replace(TrainConfig().optim, lr_final=0.05, lr_decay_per_epoch=0.8), ema_horizon=0.3,
+               vae=dataclasses.replace(TrainConfig().vae, kl_warmup_fraction=0.5), limit=64)  # 2 steps an epoch
+    straight = load_checkpoint(checkpoint_path(train(tiny_config(steps=6, run_name="straight", **cfg))))
+    agree = loop.agree_after_step
+
+    def sigterm_after_step_3(state, *args):  # as if SIGTERM came during step 3 of the 6-step budget
+        return agree(state, *args) or ("SIGTERM" if state.step == 3 else None)
+
+    monkeypatch.setattr(loop, "agree_after_step", sigterm_after_step_3)
+    with pytest.raises(StoppedBySignal):
+        train(tiny_config(steps=6, run_name="half", **cfg))
+    monkeypatch.setattr(loop, "agree_after_step", agree)
+    half = numbered_folders(tiny_config().runs_dir)[-1]
+    assert load_checkpoint(checkpoint_path(half))["step"] == 3
+    resume(half)
+    resumed = load_checkpoint(checkpoint_path(half))
+    assert resumed["step"] == 6
+    for group in ("nets", "ema"):
+        assert all(torch.equal(straight[group][n][k], resumed[group][n][k]) for n in straight[group]
+                   for k in straight[group][n]), group
+    assert resumed["optimizers"]["vae"]["param_groups"][0]["lr"] == \
+        straight["optimizers"]["vae"]["param_groups"][0]["lr"] == pytest.approx(1e-3 * 0.05 ** (5 / 6) * 0.8 ** 2)
+
+
+def test_fid_checks_spaced_over_the_budget_fall_once_each_and_at_the_last_step():
+    from vaegan.training.loop import due_at
+    cfg = TrainConfig(fid_checks=4, fid_every=1000, log_every=10**6, image_every=10**6, checkpoint_every=10**6)
+    budget = 10
+    fid_steps = [s for s in range(1, budget + 1)
+                 if "fid" in due_at(cfg, s, (s - 1) / budget, s / budget, s == budget, stopped=False)]
+    assert fid_steps == [3, 5, 8, 10]  # the steps that cross 1/4, 2/4, 3/4 and 4/4
+    # every check of a time budget, however uneven the steps: each point once
+    progress = [0.0, 0.1, 0.24, 0.26, 0.5, 0.51, 0.9, 1.0]
+    crossed = [checks_due(a, b, 4) for a, b in zip(progress, progress[1:])]
+    assert crossed == [False, False, True, True, False, True, True]
+    assert due_at(cfg, budget, 0.9, 1.0, True, stopped=True) == {"log", "images", "checkpoint"}  # scored on resume
 
 
 def test_fid_during_training_is_off_with_a_note_for_a_one_image_test_split():

@@ -23,7 +23,7 @@ def make_state(gamma=1.0, lrs=None, decoder="conv", **gan):
     grid ("cppn_grid", its last conv moved off its zero start so that gradients reach every grid layer)."""
     grid = 14 if decoder == "cppn_grid" else 0
     model = dataclasses.replace(PRESETS["small28"], decoder=decoder.removesuffix("_grid"), cppn_grid=grid)
-    cfg = TrainConfig(kind="vaegan", model=model, vaegan=VAEGANLossConfig(gamma=gamma, **gan), seed=1)
+    cfg = TrainConfig(kind="vaegan", model=model, vaegan=VAEGANLossConfig(gamma=gamma, **gan), seed=1, precision="fp32")
     state = build_state(cfg, OPTIMIZER_GROUPS, torch.zeros(64, 1, 28, 28, dtype=torch.uint8))
     if grid:
         with torch.no_grad():
@@ -121,7 +121,7 @@ def test_recon_fakes_flag_and_label_smoothing_change_only_the_discriminator_term
     out = {}
     for name, kw in {"both": {}, "prior_only": {"reconstructions_as_fakes": False}, "smooth": {"label_smoothing": 0.2}}.items():
         state = make_state(**kw)
-        out[name] = vaegan_losses(state.nets, x, state.noise, state.cfg.vaegan, state.cfg.vae, 0)
+        out[name] = vaegan_losses(state.nets, x, state.noise, state.cfg.vaegan, state.cfg.vae.beta)
     assert out["both"].discriminator != out["prior_only"].discriminator
     torch.testing.assert_close(out["both"].encoder, out["prior_only"].encoder)
     assert out["smooth"].stats["loss/dis_real"] != out["both"].stats["loss/dis_real"]
@@ -210,7 +210,7 @@ def test_r1_pass_runs_only_when_the_discriminator_trains():
 @pytest.mark.parametrize("decoder", ["conv", "cppn"])
 def test_adaptive_gamma_balances_the_decoder_gradients_at_its_last_layer(decoder):
     state = make_state(decoder=decoder)
-    losses = vaegan_losses(state.nets, batch(), state.noise, state.cfg.vaegan, state.cfg.vae, 0)
+    losses = vaegan_losses(state.nets, batch(), state.noise, state.cfg.vaegan, state.cfg.vae.beta)
     dec = state.nets["decoder"]
     gamma = adaptive_gamma(losses.decoder_feature, losses.decoder_adversarial, dec, 2.0)
     last = dec.to_image.weight
@@ -283,3 +283,30 @@ def test_the_64x64_larsen_network_trains_on_real_images_and_writes_samples(tiny_
     assert grid.stat().st_size > 0
     gmm = trained_run_gmm(loaded)  # the latent mixture of a 128-d latent space
     assert gmm.sample(4, torch.Generator().manual_seed(0)).shape == (4, 128)
+
+
+def test_the_vae_start_trains_encoder_and_decoder_on_the_pixel_elbo_and_never_the_discriminator():
+    state = make_state(vae_start=0.5)
+    state.progress = 0.2  # inside the VAE start
+    x = batch()
+    noise_state = state.noise.get_state()
+    stats = vaegan_train_step(state, x)
+    enc, dec, dis = state.nets["encoder"], state.nets["decoder"], state.nets["discriminator"]
+    assert stats["stage/vae_start"] == 1.0
+    assert all(p.grad is None for p in dis.parameters())  # it did not even run
+    # the reference: the pixel VAE's negative ELBO (Bernoulli on (x + 1) / 2, logits 2a) per pixel
+    g = torch.Generator().manual_seed(0)
+    g.set_state(noise_state)
+    mu, logvar = enc(x)
+    z = mu + (0.5 * logvar).exp() * torch.randn(mu.shape, generator=g)
+    a = dec.preactivation(z)
+    nll = F.binary_cross_entropy_with_logits(2 * a, (x + 1) / 2, reduction="none").flatten(1).sum(1).mean()
+    kl = 0.5 * (mu**2 + logvar.exp() - 1 - logvar).sum(1).mean()
+    loss = (nll + kl) / N_PIXELS
+    assert_grads_equal(enc, grads_of(loss, enc))
+    assert_grads_equal(dec, grads_of(loss, dec))
+    # past the hand-off: the three phases, the discriminator learning from its own loss again
+    state.progress = 0.5
+    stats = vaegan_train_step(state, batch(1))
+    assert stats["stage/vae_start"] == 0.0 and "loss/dis_real" in stats
+    assert all(p.grad is not None for p in dis.parameters())

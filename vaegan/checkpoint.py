@@ -2,9 +2,10 @@
 (save, resume) and evaluation (load) alike; where a run keeps them is vaegan.run_folder.checkpoint_path.
 
 Layout of the saved dict (plain tensors and Python values only, loaded with weights_only=True):
-  format, version, kind, config (TrainConfig as a dict), step, nets {name: state_dict}, optimizers, schedulers,
-  rng {name: generator state}, batches (BatchIterator state), wall_seconds (all elapsed time), train_seconds (the
-  part spent in training steps, what a time budget counts; absent before 2026-11-26), extra (e.g. best metric).
+  format, version, kind, config (TrainConfig as a dict), step, nets {name: state_dict}, optimizers, rng {name:
+  generator state}, batches (BatchIterator state), wall_seconds (all elapsed time), train_seconds (the part spent in
+  training steps, what a time budget counts; absent before 2026-11-26), extra (e.g. best metric). Checkpoints
+  written before 2026-12-04 also hold "schedulers", which loading ignores: the learning rate follows from the config.
 Networks are rebuilt from `config` (vaegan.models.build), never unpickled as code.
 """
 
@@ -53,10 +54,32 @@ def load_checkpoint(path: str | Path) -> dict:
 
 
 def load_state_into(module_or_optim, state: dict, what: str, path: str | Path) -> None:
-    """load_state_dict with an error that names the file and the part that does not fit."""
+    """load_state_dict with a one-line error that names the file, the part that does not fit and how (torch's own
+    text lists every key over many lines; VAEGAN_DEBUG=1 shows it, as the __cause__)."""
     try:
         module_or_optim.load_state_dict(state)
     except (RuntimeError, ValueError, KeyError) as e:
-        raise CheckpointError(
-            f"checkpoint {path} does not match this run's {what} (a different architecture or settings?): {e}"
-        ) from e
+        how = state_mismatch(module_or_optim, state) or " ".join(str(e).split())
+        raise CheckpointError(f"checkpoint {path} does not match this run's {what} (a different architecture or "
+                              f"settings?): {how}") from e
+
+
+def _listed(names: list[str], shown: int = 3) -> str:
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
+def state_mismatch(module_or_optim, state: dict) -> str:
+    """How a module's state_dict and `state` differ, briefly: shapes that differ, then keys missing and keys extra
+    ("" for an optimizer, or when no key or shape differs)."""
+    if not isinstance(module_or_optim, torch.nn.Module) or not isinstance(state, dict):
+        return ""
+    own = module_or_optim.state_dict()
+    shape = lambda t: "x".join(map(str, t.shape)) if hasattr(t, "shape") else "?"
+    resized = [f"{k} {shape(state[k])} in the checkpoint, {shape(v)} here" for k, v in own.items()
+               if k in state and hasattr(v, "shape") and getattr(state[k], "shape", None) != v.shape]
+    missing = [k for k in own if k not in state]
+    extra = [k for k in state if k not in own]
+    parts = ([f"shape of {_listed(resized)}"] if resized else []) + \
+            ([f"missing from the checkpoint: {_listed(missing)}"] if missing else []) + \
+            ([f"not in this {type(module_or_optim).__name__}: {_listed(extra)}"] if extra else [])
+    return "; ".join(parts)

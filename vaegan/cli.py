@@ -19,6 +19,7 @@ from metrics.weights_file import WeightsHashMismatch
 from metrics import EXTRACTORS
 from metrics.inception import DOWNLOAD_FLAG, DOWNLOAD_HELP, InceptionWeightsError, download_weights
 from vaegan import distributed
+from vaegan.atomic import DiskFullError, disk_full
 from vaegan.config import (DECODERS, DataConfig, ModelConfig, OptimConfig, SoftIntroVAELossConfig, TrainConfig,
                            VAEGANLossConfig, VAELossConfig)
 from vaegan.distributed import DEFAULT_TIMEOUT_SECONDS
@@ -31,9 +32,11 @@ from vaegan.checkpoint import CheckpointError
 from vaegan.training.loop import NonFiniteLossError, resolve_config_and_data, resume, train
 from vaegan.training.signals import StoppedBySignal
 
-# Errors a user can fix from the message alone; anything else is a bug and keeps its traceback.
+# Errors a user can fix from the message alone; anything else is a bug and keeps its traceback, except a full disk
+# (an OSError with ENOSPC anywhere on its chain, whoever raised it: see run_cli).
 USER_ERRORS = (DatasetNotFoundError, DatasetFormatError, CheckpointError, NonFiniteLossError, ValueError, FileNotFoundError,
-               WeightsHashMismatch, InceptionWeightsError, DomainWeightsError, distributed.DistributedError)
+               WeightsHashMismatch, InceptionWeightsError, DomainWeightsError, distributed.DistributedError,
+               DiskFullError)
 
 
 def positive_float(text: str) -> float:
@@ -136,11 +139,20 @@ def build_parser(kind: str) -> argparse.ArgumentParser:
     g = p.add_argument_group("optimisation")
     g.add_argument("--optimizer", default=d.optim.name, choices=["adam", "rmsprop"], help="optimizer of every network")
     g.add_argument("--lr", type=positive_float, default=d.optim.lr, help="learning rate")
-    g.add_argument("--lr-decay", type=positive_float, default=d.optim.lr_decay_per_epoch, help="LR factor per epoch")
+    g.add_argument("--lr-final", type=positive_float, default=d.optim.lr_final,
+                   help="learning rate at the end of the budget as a multiple of --lr, reached by exponential decay "
+                        "over the run's progress through its budget (1: constant)")
+    g.add_argument("--lr-hold", type=float, default=d.optim.lr_hold,
+                   help="fraction of the budget at the full --lr before that decay begins")
+    g.add_argument("--lr-decay", type=positive_float, default=d.optim.lr_decay_per_epoch,
+                   help="a further learning-rate factor per epoch completed (1: none)")
     g.add_argument("--batch-size", type=positive_int, default=d.batch_size,
                    help="images per step: the global batch, split evenly over the processes under torchrun")
+    g.add_argument("--ema-horizon", type=float, default=d.ema_horizon,
+                   help="keep a weight average of encoder and decoder for sampling and evaluation, spanning about this "
+                        "fraction of the steps done; 0: off")
     g.add_argument("--ema-decay", type=float, default=d.ema_decay,
-                   help="keep a weight average of encoder and decoder for sampling and evaluation; 0: off")
+                   help="... or one with this fixed decay (ramped up over the first steps); 0: off")
     # None: not given. Any budget flag given replaces the default budget as a whole (config_from_args), so that the
     # default epochs never cap a --steps or --minutes silently.
     g = p.add_argument_group("budget (training stops at the first one reached; any of them given replaces the default)")
@@ -161,8 +173,10 @@ def build_parser(kind: str) -> argparse.ArgumentParser:
         g.add_argument("--likelihood", default=d.vae.likelihood, choices=["bernoulli", "gaussian"],
                        help="pixel likelihood of the reconstruction term")
         g.add_argument("--beta", type=float, default=d.vae.beta, help="KL weight")
+        g.add_argument("--kl-warmup-fraction", type=float, default=d.vae.kl_warmup_fraction,
+                       help="fraction of the budget over which the KL weight ramps from 0 to --beta; 0: none")
         g.add_argument("--kl-warmup-steps", type=int, default=d.vae.kl_warmup_steps,
-                       help="steps over which the KL weight ramps from 0 to --beta")
+                       help="... or steps over which it does, when no fraction is given")
     if kind == "vaegan":
         add_vaegan_flags(p, d.vaegan)
     g = p.add_argument_group("run")
@@ -186,6 +200,8 @@ def build_parser(kind: str) -> argparse.ArgumentParser:
     g.add_argument("--progress-seconds", type=positive_float, default=d.progress_seconds,
                    help="seconds between progress lines")
     g.add_argument("--fid-every", type=int, default=d.fid_every, help="steps between FIDs of prior samples; 0: off")
+    g.add_argument("--fid-checks", type=int, default=d.fid_checks,
+                   help="instead of --fid-every: this many FIDs evenly spaced over the budget; 0: use --fid-every")
     g.add_argument("--fid-samples", type=positive_int, default=d.fid_samples, help="samples per FID during training")
     g.add_argument("--fid-extractor", default=d.fid_extractor, choices=sorted(EXTRACTORS),
                    help="features of the FID during training")
@@ -224,6 +240,9 @@ def add_vaegan_flags(p: argparse.ArgumentParser, d: VAEGANLossConfig) -> None:
                    help="weight of the R1 penalty on the discriminator's gradient at real images (0: off)")
     g.add_argument("--r1-every", type=positive_int, default=d.r1_every,
                    help="take the R1 penalty every this many steps (weighted by it)")
+    g.add_argument("--vae-start", type=float, default=d.vae_start,
+                   help="train encoder and decoder as a pixel VAE over this first fraction of the budget (the "
+                        "discriminator waiting), then as the VAE-GAN; 0: none")
     g.add_argument("--init-from", metavar="RUN_DIR",
                    help="start encoder and decoder from this VAE run (default: none: a random start)")
     g.add_argument("--dis-lr-scale", type=positive_float, default=OptimConfig().discriminator_lr_scale,
@@ -247,7 +266,7 @@ def add_softintrovae_flags(p: argparse.ArgumentParser, d: SoftIntroVAELossConfig
 BUDGET = ("epochs", "steps", "minutes")
 # What a resume may change besides the budget: how often the run reports and where it runs, not what it learns
 # (bit-exact continuation holds on the device it ran on; a run trained on a GPU can still go on on a CPU).
-CADENCE = ("log_every", "image_every", "checkpoint_every", "progress_seconds", "fid_every", "device")
+CADENCE = ("log_every", "image_every", "checkpoint_every", "progress_seconds", "fid_every", "fid_checks", "device")
 # Flags that set no field of the config.
 ACTIONS = ("resume", "dry_run", "collective_timeout", DOWNLOAD_FLAG.removeprefix("--").replace("-", "_"))
 KIND_NAMES = {"vae": "VAE", "vaegan": "VAE-GAN", "softintrovae": "Soft-IntroVAE"}
@@ -267,17 +286,21 @@ def config_from_args(args: argparse.Namespace, kind: str) -> TrainConfig:
         d,
         data=DataConfig(args.dataset, args.data_root, args.download, args.image_size, args.limit, args.channels),
         model_preset=args.model_preset,
-        optim=dataclasses.replace(d.optim, name=args.optimizer, lr=args.lr, lr_decay_per_epoch=args.lr_decay,
+        optim=dataclasses.replace(d.optim, name=args.optimizer, lr=args.lr, lr_final=args.lr_final,
+                                  lr_hold=args.lr_hold, lr_decay_per_epoch=args.lr_decay,
                                   discriminator_lr_scale=getattr(args, "dis_lr_scale", d.optim.discriminator_lr_scale)),
         vae=VAELossConfig(likelihood=args.likelihood, beta=getattr(args, "beta", d.vae.beta),
+                          kl_warmup_fraction=getattr(args, "kl_warmup_fraction", d.vae.kl_warmup_fraction),
                           kl_warmup_steps=getattr(args, "kl_warmup_steps", d.vae.kl_warmup_steps)),
         batch_size=args.batch_size,
         **budget_from_args(args, d),
         seed=args.seed, device=args.device, precision=args.precision, channels_last=args.channels_last,
-        ema_decay=args.ema_decay, runs_dir=args.runs_dir, run_name=args.name, sync_batchnorm=args.sync_batchnorm,
+        ema_horizon=args.ema_horizon, ema_decay=args.ema_decay, runs_dir=args.runs_dir, run_name=args.name,
+        sync_batchnorm=args.sync_batchnorm,
         log_every=args.log_every, image_every=args.image_every, checkpoint_every=args.checkpoint_every,
         progress_seconds=args.progress_seconds,
-        fid_every=args.fid_every, fid_samples=args.fid_samples, fid_extractor=args.fid_extractor,
+        fid_every=args.fid_every, fid_checks=args.fid_checks, fid_samples=args.fid_samples,
+        fid_extractor=args.fid_extractor,
         fid_gmm_images=args.fid_gmm_images, fid_gmm_fits=args.fid_gmm_fits,
     )
     if kind == "vaegan":
@@ -288,7 +311,7 @@ def config_from_args(args: argparse.Namespace, kind: str) -> TrainConfig:
                 equilibrium=args.equilibrium, equilibrium_value=args.equilibrium_value,
                 equilibrium_margin=args.equilibrium_margin, adaptive_gamma=args.adaptive_gamma,
                 label_smoothing=args.label_smoothing, pixel_weight=args.pixel_weight,
-                r1_weight=args.r1_weight, r1_every=args.r1_every,
+                r1_weight=args.r1_weight, r1_every=args.r1_every, vae_start=args.vae_start,
             ),
             init_from=args.init_from,
         )
@@ -329,6 +352,14 @@ def run_cli(main: Callable[[], object]) -> None:
         if os.environ.get("VAEGAN_DEBUG"):
             raise
         print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except Exception as e:
+        # A full disk hit outside vaegan.atomic (a PNG, an event file, a library's RuntimeError wrapping the OS
+        # error) is as much the user's to fix as one inside it.
+        full = disk_full(e)
+        if full is None or os.environ.get("VAEGAN_DEBUG"):
+            raise
+        print(f"error: {full}", file=sys.stderr)
         sys.exit(2)
 
 

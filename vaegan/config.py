@@ -80,7 +80,12 @@ class OptimConfig:
     betas: tuple[float, float] = (0.9, 0.999)  # Adam only
     alpha: float = 0.99  # RMSProp smoothing; Larsen et al. used RMSProp
     weight_decay: float = 0.0
-    lr_decay_per_epoch: float = 1.0  # ExponentialLR factor applied once per epoch; 1.0: constant
+    # The learning rate at the end of the budget, as a multiple of lr: it stays at lr for the first lr_hold of the
+    # budget, then decays exponentially with the run's progress to lr * lr_final at its end (vaegan/training/schedule.py),
+    # so a run of any length ends on the same schedule. lr_final 1.0: no decay.
+    lr_final: float = 1.0
+    lr_hold: float = 0.0
+    lr_decay_per_epoch: float = 1.0  # a further factor applied once per epoch completed; 1.0: none
     # Two time-scale update rule (Heusel et al. 2017): the discriminator's learning rate as a multiple of `lr`.
     discriminator_lr_scale: float = 1.0
 
@@ -90,7 +95,8 @@ class VAELossConfig:
     likelihood: str = "bernoulli"  # "bernoulli" (BCE on pixels in [0, 1]) | "gaussian" (MSE with fixed sigma)
     gaussian_sigma: float = 0.1  # pixel noise std on the [-1, 1] scale, for likelihood="gaussian"
     beta: float = 1.0  # weight of the KL term
-    kl_warmup_steps: int = 0  # the KL weight ramps linearly from 0 to beta over these steps
+    kl_warmup_fraction: float = 0.0  # the KL weight ramps linearly from 0 to beta over this fraction of the budget
+    kl_warmup_steps: int = 0  # ... or, with no fraction, over these steps
 
 
 @dataclass
@@ -114,6 +120,9 @@ class VAEGANLossConfig:
     # taken every r1_every steps and weighted by r1_every, so it costs a double backward only on those steps.
     r1_weight: float = 0.0
     r1_every: int = 4
+    # A VAE start: over this first fraction of the budget, encoder and decoder learn the pixel VAE's loss (its ELBO per
+    # pixel) at the VAE's step cost while the discriminator waits; then the three-phase updates of Algorithm 1. 0: none.
+    vae_start: float = 0.0
 
 
 @dataclass
@@ -148,13 +157,17 @@ class TrainConfig:
     seed: int = 0
     # Where and how it runs; kept here (not in globals).
     device: str = "cpu"
-    # "fp32", or "bf16": autocast forward passes in bfloat16 with fp32 weights, optimizer state and loss reductions.
-    # bf16 pays only where the chip has bf16 matrix units (CUDA, or a CPU with AMX / AVX512-BF16); elsewhere it is
-    # emulated and slower than fp32 (vaegan/training/precision.py says which this machine has).
-    precision: str = "fp32"
+    # "fp32", or "bf16": autocast forward passes in bfloat16 with fp32 weights, optimizer state and loss reductions;
+    # "auto": bf16 where the chip has bf16 matrix units (CUDA, or a CPU with AMX / AVX512-BF16; emulated elsewhere, and
+    # slower than fp32 there), resolved when the run starts, so a saved config names the precision it ran in
+    # (vaegan/precision.py).
+    precision: str = "auto"
     channels_last: bool = True  # NHWC weights and inputs: oneDNN's and cuDNN's native conv layout
-    # Exponential moving average of encoder and decoder weights, used for sampling and evaluation; 0: off.
-    # Ramped as min(ema_decay, (1 + step) / (10 + step)) so a short run is not dominated by its random start.
+    # Exponential moving average of encoder and decoder weights, used for sampling and evaluation; both 0: off.
+    # ema_horizon: the average spans about this fraction of the steps done, at any point of any budget. ema_decay: a
+    # fixed decay, ramped as min(ema_decay, (1 + step) / (10 + step)) so a short run is not dominated by its random
+    # start. At most one of them is set (vaegan/training/schedule.py).
+    ema_horizon: float = 0.0
     ema_decay: float = 0.0
     # Data-parallel processes of the latest session (set from torchrun's WORLD_SIZE, not by hand; batch_size is the
     # global batch, split evenly over them). Like device, it may change on resume: the data order does not depend on it.
@@ -175,6 +188,9 @@ class TrainConfig:
     # 5000 samples, as the report scores; fewer are too noisy for a curve judged against a 15% band and for picking
     # best.pt (one 10-minute VAE-GAN checkpoint: mixture FIDs ±12% over fits and sample seeds at 2000).
     fid_every: int = 1000
+    # ... or, when > 0, this many checks evenly spaced over the budget (at 1/N, 2/N, ..., all of it), whatever its
+    # length and the machine's speed; fid_every is then not used.
+    fid_checks: int = 0
     fid_samples: int = 5000
     fid_extractor: str = "domain"
     # Also score samples of a latent mixture fitted to this many training codes at each FID (vaegan/latent_sampler.py);
@@ -216,6 +232,9 @@ class TrainConfig:
             raise ValueError("no training budget: set at least one of epochs, steps or minutes")
         if self.precision not in PRECISIONS:
             raise ValueError(f"unknown precision {self.precision!r}; use one of {', '.join(PRECISIONS)}")
+        if self.ema_horizon > 0 and self.ema_decay > 0:
+            raise ValueError(f"ema_horizon {self.ema_horizon:g} and ema_decay {self.ema_decay:g} both set: the weight "
+                             "average follows one of them; set the other to 0")
         if self.batch_size % self.world_size:
             raise ValueError(f"batch_size {self.batch_size} (the global batch) does not split evenly over {self.world_size} "
                              f"processes; pass a --batch-size that is a multiple of {self.world_size}")
@@ -283,22 +302,26 @@ RANGES: dict[type, dict[str, Range | OneOf]] = {
     },
     OptimConfig: {
         "lr": POSITIVE, "betas": FRACTION, "alpha": FRACTION, "weight_decay": NON_NEGATIVE,
-        "lr_decay_per_epoch": Range(0, 1, low_open=True), "discriminator_lr_scale": POSITIVE,
+        "lr_final": Range(0, 1, low_open=True), "lr_hold": FRACTION, "lr_decay_per_epoch": Range(0, 1, low_open=True),
+        "discriminator_lr_scale": POSITIVE,
     },
-    VAELossConfig: {"gaussian_sigma": POSITIVE, "beta": NON_NEGATIVE, "kl_warmup_steps": NON_NEGATIVE},
+    VAELossConfig: {"gaussian_sigma": POSITIVE, "beta": NON_NEGATIVE, "kl_warmup_fraction": Range(0, 1),
+                    "kl_warmup_steps": NON_NEGATIVE},
     VAEGANLossConfig: {
         "gamma": NON_NEGATIVE, "equilibrium_value": POSITIVE, "equilibrium_margin": NON_NEGATIVE,
         "label_smoothing": FRACTION, "pixel_weight": NON_NEGATIVE, "r1_weight": NON_NEGATIVE,
-        "r1_every": AT_LEAST_ONE,
+        "r1_every": AT_LEAST_ONE, "vae_start": FRACTION,
     },
     SoftIntroVAELossConfig: {
         "beta_rec": NON_NEGATIVE, "beta_kl": NON_NEGATIVE, "beta_neg": NON_NEGATIVE, "gamma_r": NON_NEGATIVE,
     },
     TrainConfig: {
         "batch_size": AT_LEAST_ONE, "epochs": POSITIVE, "steps": AT_LEAST_ONE, "minutes": POSITIVE,
-        "seed": Range(0, 2**32 - 1), "ema_decay": FRACTION, "world_size": AT_LEAST_ONE,
+        "seed": Range(0, 2**32 - 1), "ema_horizon": Range(0, 1), "ema_decay": FRACTION,
+        "world_size": AT_LEAST_ONE,
         "log_every": AT_LEAST_ONE, "image_every": AT_LEAST_ONE, "checkpoint_every": AT_LEAST_ONE,
         "progress_seconds": POSITIVE, "eval_batches": NON_NEGATIVE, "fid_every": NON_NEGATIVE,
+        "fid_checks": NON_NEGATIVE,
         "fid_samples": Range(2),  # a covariance needs two samples
         "fid_gmm_images": NON_NEGATIVE, "fid_gmm_fits": AT_LEAST_ONE,
     },

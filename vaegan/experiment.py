@@ -17,6 +17,7 @@ from typing import TextIO
 
 from vaegan.recipes import DEFAULT_RECIPE, recipe_config, recipe_model
 from vaegan.config import DataConfig, TrainConfig
+from vaegan.precision import resolve_precision
 from vaegan.run_folder import checkpoint_path, config_path, numbered_folders, read_status, safe_label
 from vaegan.training.loop import NonFiniteLossError, resolve_config_and_data, resume, train
 
@@ -33,10 +34,13 @@ def budget(minutes: float | None = None, steps: int | None = None, epochs: float
     return {k: given.get(k) for k in BUDGET_FIELDS}
 
 
-# FID during training about once a minute for each method on a 2-core CPU: a VAE-GAN step costs several VAE steps
-# (measured side by side at batch 64: 157 ms vs 28 ms), and a Soft-IntroVAE step about one VAE-GAN step (0.46 s vs
-# 0.42 s on one thread). A check costs ~18 s (four mixture fits and their scores), so more often would cost wall clock.
-FID_EVERY = {"vae": 2000, "vaegan": 400, "softintrovae": 400}
+# FID during training at four points of each model's budget (25%, 50%, 75%, the end), however fast this machine and
+# however long the budget: a check costs the same seconds on every model (the fits and scores of its samples), so
+# checks spaced by steps cost a slow machine's short run more than its training. Three of them fall in the second
+# half, which the report's stability measure reads. Each check's mixture score averages two fits (TrainConfig's
+# default is four): half the cost of a check.
+FID_CHECKS = 4
+FID_GMM_FITS = 2
 
 
 def comparison_configs(train_budget: dict, seeds: int = 1, dataset: str = "fashion_mnist", data_root: str | None = None,
@@ -51,15 +55,16 @@ def comparison_configs(train_budget: dict, seeds: int = 1, dataset: str = "fashi
         raise ValueError(f"seeds must be >= 1, got {seeds}")
     recipes = recipes or tuple(DEFAULT_RECIPE[kind] for kind in KINDS)
     base = resolve_config_and_data(dataclasses.replace(TrainConfig(), data=DataConfig(dataset, data_root)))[0].model
+    precision = resolve_precision((overrides or {}).get("precision", TrainConfig().precision), TrainConfig().device)[0]
     configs = []
     for seed in range(seeds):
         for name in recipes:
             cfg = recipe_config(name)
-            settings = {"fid_every": FID_EVERY[cfg.kind], **(overrides or {})}
+            settings = {"fid_checks": FID_CHECKS, "fid_gmm_fits": FID_GMM_FITS, **(overrides or {})}
             configs.append(dataclasses.replace(
                 cfg, data=DataConfig(dataset, data_root), seed=seed, runs_dir=runs_dir,
                 run_name=None if name == DEFAULT_RECIPE[cfg.kind] else safe_label(name),
-                model=dataclasses.replace(base, **recipe_model(name)), **train_budget, **settings))
+                model=dataclasses.replace(base, **recipe_model(name)), **train_budget, **{**settings, "precision": precision}))
     return configs
 
 

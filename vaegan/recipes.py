@@ -16,6 +16,14 @@ from vaegan.config import TrainConfig
 # defaults stay (x, y, r) only and no grid: Ha's network, and what configs saved before these options mean.
 CPPN_DECODER = {"decoder": "cppn", "cppn_frequencies": 4, "cppn_grid": None}
 
+def _over_budget(lr_final: float, lr_hold: float, ema_horizon: float, vae_start: float = 0.0) -> dict:
+    """The paper's RMSProp at 6e-4 with the half-width discriminator and R1 (as the recipes below), with every schedule
+    a function of the budget's progress."""
+    return {"kind": "vaegan", "ema_horizon": ema_horizon,
+            "optim": {"name": "rmsprop", "lr": 6e-4, "lr_final": lr_final, "lr_hold": lr_hold},
+            "vaegan": {"r1_weight": 1.0, "r1_every": 4, "vae_start": vae_start}, "model": {"dis_channels_scale": 0.5}}
+
+
 RECIPES: dict[str, dict] = {
     # The pixel VAE: Adam 1e-3 (TrainConfig's defaults). No weight average: measured, it made the VAE's samples
     # worse (N(0, I) FID 696 averaged vs 477 live after 5000 steps; benchmarks/RECIPES.md), while it helps the VAE-GAN.
@@ -62,6 +70,23 @@ RECIPES: dict[str, dict] = {
                                          "optim": {"name": "rmsprop", "lr": 6e-4, "lr_decay_per_epoch": 0.35},
                                          "vaegan": {"r1_weight": 1.0, "r1_every": 4},
                                          "model": {"dis_channels_scale": 0.5}},
+    # Every schedule over the run's progress through its budget (vaegan/training/schedule.py), so a run of 400 steps
+    # and one of 6,000 end on the same schedule: shapes measured at 425 and 2,500 steps (benchmarks/budgets/).
+    # The default: the full rate for the first 75% of the budget, then down to x0.1 at its end, and a weight average
+    # over the last 10% of the steps done. Mixture FID at 425 steps 212 (no decay: 173), at 2,500 steps 36.8 (the
+    # x0.35-per-epoch recipe above: 51.0).
+    "paper+slim_dis+r1+late_decay+ema": _over_budget(lr_final=0.1, lr_hold=0.75, ema_horizon=0.1),
+    # No decay: the best at 425 steps (mixture FID 173), what degrades past ~1,000 steps without a cut (RECIPES.md).
+    "paper+slim_dis+r1+ema_horizon": _over_budget(lr_final=1.0, lr_hold=0.0, ema_horizon=0.1),
+    # Earlier or deeper cuts cost short runs most: held for half the budget, then down to x0.05 (425 steps: 341) ...
+    "paper+slim_dis+r1+hold_decay+ema": _over_budget(lr_final=0.05, lr_hold=0.5, ema_horizon=0.1),
+    # ... and the x0.35-per-epoch cut stretched over the whole budget, down to x0.02 (425 steps: 778).
+    "paper+slim_dis+r1+budget_decay+ema": _over_budget(lr_final=0.02, lr_hold=0.0, ema_horizon=0.06),
+    # With a VAE start (the first 20% a pixel VAE): worse at equal steps (425 steps: 615 and 621).
+    "paper+slim_dis+r1+hold_decay+ema+vae_start": _over_budget(lr_final=0.05, lr_hold=0.5, ema_horizon=0.1,
+                                                               vae_start=0.2),
+    "paper+slim_dis+r1+budget_decay+ema+vae_start": _over_budget(lr_final=0.02, lr_hold=0.0, ema_horizon=0.06,
+                                                                 vae_start=0.2),
     # + spectral norm on the discriminator (Miyato et al. 2018).
     "paper+ema+sn": {"kind": "vaegan", "optim": {"name": "rmsprop", "lr": 3e-4}, "ema_decay": 0.999,
                      "model": {"dis_spectral_norm": True}},
@@ -78,8 +103,12 @@ RECIPES["paper+slim_dis+r1+fast_decay+ema+cppn"] = {
     **RECIPES["paper+slim_dis+r1+fast_decay+ema"],
     "model": {**RECIPES["paper+slim_dis+r1+fast_decay+ema"]["model"], **CPPN_DECODER}}
 
+RECIPES["paper+slim_dis+r1+late_decay+ema+cppn"] = {
+    **RECIPES["paper+slim_dis+r1+late_decay+ema"],
+    "model": {**RECIPES["paper+slim_dis+r1+late_decay+ema"]["model"], **CPPN_DECODER}}
+
 # What `scripts/train_*.py` and `make report` use; benchmarks/RECIPES.md holds the measurements behind it.
-DEFAULT_RECIPE = {"vae": "vae", "vaegan": "paper+slim_dis+r1+fast_decay+ema", "softintrovae": "softintrovae"}
+DEFAULT_RECIPE = {"vae": "vae", "vaegan": "paper+slim_dis+r1+late_decay+ema", "softintrovae": "softintrovae"}
 
 
 def apply_recipe(cfg: TrainConfig, name: str) -> tuple[TrainConfig, dict]:

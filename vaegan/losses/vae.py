@@ -52,18 +52,13 @@ def pixel_nll(x: torch.Tensor, preactivation: torch.Tensor, cfg: VAELossConfig) 
     return nll.flatten(1).sum(1)
 
 
-def kl_weight_at(step: int, cfg: VAELossConfig) -> float:
-    """beta, ramped linearly from 0 over the first kl_warmup_steps steps (avoids early posterior collapse)."""
-    if cfg.kl_warmup_steps <= 0:
-        return cfg.beta
-    return cfg.beta * min(1.0, step / cfg.kl_warmup_steps)
-
-
 def vae_loss(
-    x: torch.Tensor, preactivation: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, cfg: VAELossConfig, step: int
+    x: torch.Tensor, preactivation: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, cfg: VAELossConfig,
+    kl_weight: float,
 ) -> VAELoss:
+    """The negative ELBO recon + kl_weight * KL, in nats per image (the training step gives kl_weight: beta, or its
+    warm-up from vaegan/training/schedule.py)."""
     kl_per_dim = kl_to_standard_normal(mu, logvar)
     recon = pixel_nll(x, preactivation, cfg).mean()
     kl = kl_per_dim.sum(1).mean()
-    weight = kl_weight_at(step, cfg)
-    return VAELoss(recon + weight * kl, recon, kl, kl_per_dim.mean(0), weight)
+    return VAELoss(recon + kl_weight * kl, recon, kl, kl_per_dim.mean(0), kl_weight)

@@ -38,9 +38,9 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from vaegan.config import VAEGANLossConfig, VAELossConfig
+from vaegan.config import VAEGANLossConfig
 from vaegan.distributed import SINGLE, Processes
-from vaegan.losses.vae import kl_to_standard_normal, kl_weight_at, reparameterize
+from vaegan.losses.vae import kl_to_standard_normal, reparameterize
 from vaegan.models import DiscriminatorOutput
 from vaegan.noise import Noise
 from vaegan.precision import autocast
@@ -70,9 +70,10 @@ def decoder_adversarial_loss(fake_logits: torch.Tensor, form: str) -> torch.Tens
 
 
 def vaegan_losses(nets: dict, x: torch.Tensor, noise: Noise, cfg: VAEGANLossConfig,
-                  vae_cfg: VAELossConfig, step: int, precision: str = "fp32", processes: Processes = SINGLE) -> VAEGANLosses:
+                  kl_weight: float, precision: str = "fp32", processes: Processes = SINGLE) -> VAEGANLosses:
     """One forward pass of Algorithm 1 on a batch x: (B, C, H, W) in [-1, 1] (this process's rows of the global batch).
 
+    kl_weight: the weight of L_prior in the encoder's loss (beta, or its warm-up: vaegan/training/schedule.py).
     precision "bf16": the networks run under bf16 autocast; noise, losses and their reductions stay in fp32.
     processes: with several, the one statistic that is not a per-image mean (L_llike's scale) covers the global batch.
     The R1 penalty is not part of it: the step adds r1_term to the discriminator's loss on the steps it trains Dis."""
@@ -116,7 +117,7 @@ def vaegan_losses(nets: dict, x: torch.Tensor, noise: Noise, cfg: VAEGANLossConf
         "kl/nats_per_image": prior * n_pixels,
     }
     return VAEGANLosses(
-        encoder=kl_weight_at(step, vae_cfg) * prior + reconstruction,
+        encoder=kl_weight * prior + reconstruction,
         decoder_feature=reconstruction,
         decoder_adversarial=sum(decoder_adversarial_loss(f, cfg.adversarial) for f in fakes),
         discriminator=dis_real + sum(dis_fake_terms),

@@ -17,30 +17,27 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, update_bn
 
+from vaegan.config import TrainConfig
 from vaegan.data.scaling import to_model_range
 from vaegan.losses.vae import reparameterize
 from vaegan.noise import Noise
+from vaegan.training.schedule import ema_decay
 
 EMA_NETWORKS = ("encoder", "decoder")
 BATCHNORM_IMAGES = 4096  # training images the averaged networks' BatchNorm statistics are recomputed on
 
 
-def ema_decay_at(n_averaged: int, decay: float) -> float:
-    """The decay of the n-th update: ramped as (1 + n) / (10 + n) up to `decay`, so a short run's average is not
-    dominated by its random initialisation (the num_updates rule of TensorFlow's ExponentialMovingAverage)."""
-    return min(decay, (1.0 + n_averaged) / (10.0 + n_averaged))
-
-
-def ema_models(nets: dict[str, nn.Module], decay: float) -> dict[str, AveragedModel]:
-    """Averaged copies of the encoder and decoder in `nets` (empty when decay is 0: no EMA)."""
-    if decay <= 0:
+def ema_models(nets: dict[str, nn.Module], cfg: TrainConfig) -> dict[str, AveragedModel]:
+    """Averaged copies of the encoder and decoder in `nets`, each update at the decay vaegan.training.schedule.ema_decay
+    gives (empty when the config keeps no average)."""
+    if cfg.ema_horizon <= 0 and cfg.ema_decay <= 0:
         return {}
 
     @torch.no_grad()
-    def ramped_ema(averaged: list[torch.Tensor], current: list[torch.Tensor], n_averaged: torch.Tensor) -> None:
-        torch._foreach_lerp_(averaged, current, 1.0 - ema_decay_at(int(n_averaged), decay))
+    def scheduled_ema(averaged: list[torch.Tensor], current: list[torch.Tensor], n_averaged: torch.Tensor) -> None:
+        torch._foreach_lerp_(averaged, current, 1.0 - ema_decay(cfg, int(n_averaged)))
 
-    models = {name: AveragedModel(nets[name], multi_avg_fn=ramped_ema) for name in EMA_NETWORKS}
+    models = {name: AveragedModel(nets[name], multi_avg_fn=scheduled_ema) for name in EMA_NETWORKS}
     for model in models.values():
         model.requires_grad_(False).eval()
     return models

@@ -1,4 +1,5 @@
-"""FID during training: the same fixed latent noise decoded and scored every `fid_every` steps against the test split.
+"""FID during training: the same fixed latent noise decoded and scored against the test split every `fid_every` steps,
+or at `fid_checks` points spaced over the budget.
 
 Each check scores the live decoder on N(0, I) samples ("fid/<extractor>") and, when the run keeps a weight average,
 the average decoder ("fid_ema/<extractor>"). With cfg.fid_gmm_images > 0 it also fits cfg.fid_gmm_fits latent
@@ -84,7 +85,7 @@ class FIDMonitor:
 def fid_monitor_for(cfg: TrainConfig, test_data: ImageDataset, train_images: torch.Tensor, out,
                     processes: Processes = SINGLE) -> FIDMonitor | None:
     """A monitor, or None (with a note) when FID is off or the extractor cannot read this data."""
-    if cfg.fid_every <= 0:
+    if cfg.fid_every <= 0 and cfg.fid_checks <= 0:
         return None
     extractor = get_extractor(cfg.fid_extractor, device=cfg.device)
     shape = tuple(test_data.images.shape[1:])

@@ -27,7 +27,7 @@ from vaegan.config import TrainConfig
 from vaegan.data import ImageDataset, load_dataset, to_model_range
 from vaegan.distributed import SINGLE, Processes, Silent
 from vaegan.models import resolve_model_config
-from vaegan.precision import to_layout
+from vaegan.precision import resolve_precision, to_layout
 from vaegan.training.ema import recalibrate_batchnorm, update_ema
 from vaegan.training.fid_monitor import FIDMonitor, fid_monitor_for
 from vaegan.training.heldout import heldout_losses
@@ -36,7 +36,8 @@ from vaegan.training.progress import Progress, Rate
 from vaegan.run_folder import (StatusWriter, append_metrics, check_no_live_writer, checkpoint_path, create_run_folder,
                                 remove_torn_writes, samples_dir, tensorboard_dir, write_config)
 from vaegan.training.signals import StoppedBySignal, stop_on_signals
-from vaegan.training.state import TrainState, build_state
+from vaegan.training.schedule import Budget, checks_due
+from vaegan.training.state import TrainState, build_state, set_learning_rates
 from vaegan.training.visuals import fixed_inputs, log_visuals
 
 
@@ -71,8 +72,10 @@ def check_data_fits_model(cfg: TrainConfig, data: ImageDataset) -> None:
 
 
 def resolve_config_and_data(cfg: TrainConfig, model_overrides: dict | None = None) -> tuple[TrainConfig, ImageDataset, ImageDataset]:
-    """Validate cfg, load the data and resolve the architecture from it (preset + overrides such as latent_dim)."""
+    """Validate cfg, load the data and resolve the architecture from it (preset + overrides such as latent_dim), and
+    the precision "auto" to the one this machine trains in."""
     validate_config(cfg)
+    cfg = dataclasses.replace(cfg, precision=resolve_precision(cfg.precision, cfg.device)[0])
     train_data, test_data = load_data(cfg)
     if cfg.model is None:
         model = resolve_model_config(cfg.model_preset, train_data.image_size, train_data.channels)
@@ -89,6 +92,7 @@ def train(cfg: TrainConfig, model_overrides: dict | None = None, out: TextIO = s
     """Train a new run; returns its folder. The model config is resolved from the data when not given.
     processes: the torchrun group this process is part of (every process calls train with the same cfg)."""
     out = out if processes.is_main else Silent()
+    given_precision = cfg.precision
     cfg, train_data, test_data = resolve_config_and_data(dataclasses.replace(cfg, world_size=processes.world_size),
                                                          model_overrides)
     state = build_state(cfg, METHODS[cfg.kind].optimizer_groups, train_data.images, processes)
@@ -96,6 +100,7 @@ def train(cfg: TrainConfig, model_overrides: dict | None = None, out: TextIO = s
         init_from_run(state, cfg.init_from)
     run_dir = Path(processes.broadcast(str(create_run_folder(cfg)) if processes.is_main else None))
     print(f"run folder: {run_dir}", file=out, flush=True)
+    print(f"precision: {cfg.precision} ({resolve_precision(given_precision, cfg.device)[1]})", file=out, flush=True)
     print(f"data: {', '.join(cfg.data.files)}", file=out, flush=True)
     if processes.is_distributed:
         print(f"processes: {processes.world_size} (global batch {cfg.batch_size}, "
@@ -145,26 +150,31 @@ def init_from_run(state: TrainState, source_run: str | Path) -> None:
         load_state_into(state.nets[name], ckpt["nets"][name], f"network '{name}'", path)
 
 
-def step_budget(cfg: TrainConfig, steps_per_epoch: int) -> int | None:
-    limits = [cfg.steps] if cfg.steps is not None else []
-    if cfg.epochs is not None:
-        limits.append(math.ceil(cfg.epochs * steps_per_epoch))
-    return min(limits) if limits else None
+def due_at(cfg: TrainConfig, step: int, before: float, after: float, last: bool, stopped: bool) -> set[str]:
+    """What the loop does after the step that took the run to `step` (progress `before` -> `after`): the one statement
+    of its cadence. last: the run ends after this step (its budget is spent, or it was stopped by a signal, stopped).
+
+    The last step always logs, draws, checkpoints and (unless stopped: an interrupted run is scored when it resumes)
+    checks FID, so every curve ends at the weights the run ends with. With fid_checks the FID checks are spaced over
+    the budget (schedule.checks_due), else every fid_every steps."""
+    due = {name for name, every in (("log", cfg.log_every), ("images", cfg.image_every),
+                                    ("checkpoint", cfg.checkpoint_every)) if last or step % every == 0}
+    if cfg.fid_checks > 0:
+        fid = checks_due(before, after, cfg.fid_checks)
+    else:
+        fid = cfg.fid_every > 0 and (last or step % cfg.fid_every == 0)
+    if fid and not stopped:
+        due.add("fid")
+    return due
 
 
 def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: TextIO) -> Path:
     cfg, processes = state.cfg, state.processes
     train_step = METHODS[cfg.kind].train_step
-    steps_per_epoch = state.batches.steps_per_epoch
-    total_steps = step_budget(cfg, steps_per_epoch)
-    seconds_budget = None if cfg.minutes is None else cfg.minutes * 60
-
+    budget = Budget.of(cfg, state.batches.steps_per_epoch)
     # A time budget counts only the time spent in training steps: FID checks, images and checkpoints cost the same
     # whatever is trained, and how often a run is measured must not change how much it trains.
-    def budget_left() -> bool:
-        if total_steps is not None and state.step >= total_steps:
-            return False
-        return seconds_budget is None or state.train_seconds < seconds_budget
+    state.progress = budget.progress(state.step, state.train_seconds)
 
     # A resumed run starts at its checkpoint. Only rank 0 writes status.json.
     status = StatusWriter(run_dir, checkpoint_step=state.step or None, write=processes.is_main)
@@ -182,22 +192,23 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
                     write_run_header(writer, cfg)
             fixed = fixed_inputs(test_data.images, cfg.model.latent_dim, cfg.seed)
             fid_monitor = fid_monitor_for(cfg, test_data, state.batches.images, out, processes)
-            progress = Progress(state.step, total_steps, cfg.batch_size, cfg.progress_seconds, out)
+            progress = Progress(state.step, budget.steps, cfg.batch_size, cfg.progress_seconds, out)
             means = ScalarMeans()
             stats: dict[str, torch.Tensor] = {}  # stays empty when a resumed run has no budget left
             rate = Rate(state.step, cfg.batch_size)
             session_start, wall_at_start, train_at_start = time.monotonic(), state.wall_seconds, state.train_seconds
-            session_first_step = state.step
 
             def seconds_left() -> float | None:
                 """Wall seconds until the time budget is spent, at this session's ratio of wall to training time."""
-                if seconds_budget is None:
+                if budget.seconds is None:
                     return None
                 overhead = (state.wall_seconds - wall_at_start) / max(state.train_seconds - train_at_start, 1e-9)
-                return (seconds_budget - state.train_seconds) * overhead
+                return (budget.seconds - state.train_seconds) * overhead
 
             stop_signal = None  # the signal that every process agreed to stop on
-            while budget_left() and stop_signal is None:
+            while budget.left(state.step, state.train_seconds) and stop_signal is None:
+                before = state.progress
+                set_learning_rates(state)
                 step_start = time.monotonic()
                 x = to_layout(to_model_range(processes.rows(next(state.batches))).to(cfg.device), cfg.channels_last)
                 stats = train_step(state, x)
@@ -207,41 +218,34 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
                 state.train_seconds += now - step_start
                 state.wall_seconds = wall_at_start + now - session_start
                 stop_signal = agree_after_step(state, stats, stop.signal_name, run_dir, status.checkpoint_step)
+                state.progress = budget.progress(state.step, state.train_seconds)
+                last = stop_signal is not None or not budget.left(state.step, state.train_seconds)
+                due = due_at(cfg, state.step, before, state.progress, last, stopped=stop_signal is not None)
                 means.add(stats)
-                if state.step % steps_per_epoch == 0:
-                    for scheduler in state.schedulers.values():
-                        scheduler.step()
-                if state.step % cfg.log_every == 0:
+                if "log" in due:
                     scalars = means.pop(processes)  # every process takes part: the mean over the global batch
                     if writer:
                         log_scalars(writer, state, scalars, rate.images_per_sec(state.step))
                     status.beat(state.step, state.wall_seconds)
-                if state.ema and any(n > 0 and state.step % n == 0 for n in
-                                     (cfg.image_every, cfg.fid_every if fid_monitor else 0, cfg.checkpoint_every)):
+                if state.ema and due & {"images", "fid", "checkpoint"}:
                     refresh_ema_batchnorm(state)  # the average is about to be drawn, scored or saved
-                if writer and state.step % cfg.image_every == 0:
-                    log_visuals(writer, state.ema or state.nets, fixed, state.step, samples_dir(run_dir))
-                if fid_monitor and state.step % cfg.fid_every == 0:
+                if last and stop_signal:
+                    print(f"{stop_signal}: saving a checkpoint at step {state.step} before stopping", file=out, flush=True)
+                if fid_monitor and "fid" in due:
+                    if last:  # after the last progress line: say what the minutes after "ETA 0m00s" are spent on
+                        print(f"step {state.step}: training done; the last FID check, then the last checkpoint",
+                              file=out, flush=True)
                     monitor_fid(state, run_dir, writer, fid_monitor, out)
-                if state.step % cfg.checkpoint_every == 0:
+                if "checkpoint" in due:  # before the images: the last step's checkpoint is what must not be lost
                     save_with_heldout(state, run_dir, writer, test_data, status)
-                if progress.update(state.step, seconds_left(), summarize(stats) if processes.is_main else ""):
+                if writer and "images" in due:
+                    log_visuals(writer, state.ema or state.nets, fixed, state.step, samples_dir(run_dir))
+                if not last and progress.update(state.step, seconds_left(),
+                                                summarize(stats) if processes.is_main else ""):
                     status.beat(state.step, state.wall_seconds)
-            if stop_signal:
-                print(f"{stop_signal}: saving a checkpoint at step {state.step} before stopping", file=out, flush=True)
-            refresh_ema_batchnorm(state)
-            # The FID curve ends at the weights the run ends with (a time budget rarely ends on a multiple of
-            # fid_every), so its last point is the trained model's; an interrupted run is scored when it resumes.
-            if (fid_monitor and stop_signal is None and state.step > session_first_step
-                    and state.step % cfg.fid_every != 0):
-                monitor_fid(state, run_dir, writer, fid_monitor, out)
-            if status.checkpoint_step != state.step:
-                save_with_heldout(state, run_dir, writer, test_data, status)
-            if writer and state.step % cfg.image_every != 0:
-                log_visuals(writer, state.ema or state.nets, fixed, state.step, samples_dir(run_dir))
             progress.update(state.step, seconds_left(), summarize(stats) if processes.is_main else "", force=True)
             # Only now, with the last checkpoint on disk: a crash in the final save or visuals must not read "finished".
-            stopped_early = budget_left()  # a stop request on the very last step still finished the run
+            stopped_early = budget.left(state.step, state.train_seconds)  # a stop on the very last step still finished
             status.end("interrupted" if stopped_early else "finished", state.step, state.wall_seconds,
                        f"stopped by {stop_signal}" if stop_signal and stopped_early else "")
             processes.barrier()  # the others wait for rank 0's last save: they exit once the run is on disk
@@ -324,6 +328,7 @@ def log_scalars(writer: SummaryWriter, state: TrainState, stats: dict[str, float
         writer.add_scalar(f"lr/{name}", opt.param_groups[0]["lr"], state.step)
     writer.add_scalar("perf/images_per_sec", images_per_sec, state.step)
     writer.add_scalar("perf/epoch", state.step / state.batches.steps_per_epoch, state.step)
+    writer.add_scalar("perf/budget_progress", state.progress, state.step)
 
 
 def refresh_ema_batchnorm(state: TrainState) -> None:

@@ -1,4 +1,4 @@
-"""Optimizer and learning-rate schedule from an OptimConfig."""
+"""The optimizer of an OptimConfig (its learning-rate schedule: vaegan/training/schedule.py)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,3 @@ def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: OptimConfig) -> t
     if cfg.name == "rmsprop":
         return torch.optim.RMSprop(params, lr=cfg.lr, alpha=cfg.alpha, weight_decay=cfg.weight_decay, foreach=True)
     raise ValueError(f"unknown optimizer {cfg.name!r}; use 'adam' or 'rmsprop'")
-
-
-def build_scheduler(optimizer: torch.optim.Optimizer, cfg: OptimConfig) -> torch.optim.lr_scheduler.LRScheduler:
-    """Stepped once per epoch by the loop."""
-    return torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=cfg.lr_decay_per_epoch)

@@ -7,6 +7,7 @@ import torch
 from vaegan.losses.vae import reparameterize, vae_loss
 from vaegan.precision import autocast
 from vaegan.training.gradients import grad_norm
+from vaegan.training.schedule import kl_weight
 from vaegan.training.state import TrainState
 
 OPTIMIZER_GROUPS = {"vae": ("encoder", "decoder")}
@@ -21,7 +22,7 @@ def vae_train_step(state: TrainState, x: torch.Tensor) -> dict[str, torch.Tensor
     z = reparameterize(mu, logvar, state.noise)
     with fast:
         a = dec.preactivation(z).float()
-    loss = vae_loss(x, a, mu, logvar, state.cfg.vae, state.step)
+    loss = vae_loss(x, a, mu, logvar, state.cfg.vae, kl_weight(state.cfg.vae, state.step, state.progress))
     opt.zero_grad(set_to_none=True)
     loss.total.backward()
     for net in (enc, dec):  # one all-reduce per network (a no-op with one process)

@@ -8,6 +8,9 @@ no optimizer steps before every gradient is taken (which would change the graph 
 With several processes (torchrun), each network's gradient is averaged over them in one all-reduce right after it is
 taken, and every decision made from batch statistics (the equilibrium rule, the adaptive gamma) uses their mean over
 the processes, so all processes take the same branches and apply the same update.
+
+With a VAE start (cfg.vaegan.vae_start > 0), the steps of that first part of the budget are vae_start_step instead:
+the pixel VAE's loss for encoder and decoder, at a VAE step's cost, before the three phases take over.
 """
 
 from __future__ import annotations
@@ -17,8 +20,11 @@ from torch import nn
 
 from vaegan.config import VAEGANLossConfig
 from vaegan.distributed import SINGLE, Processes
+from vaegan.losses.vae import reparameterize, vae_loss
 from vaegan.losses.vaegan import r1_due, r1_term, vaegan_losses
+from vaegan.precision import autocast
 from vaegan.training.gradients import apply_gradients, gradients
+from vaegan.training.schedule import in_vae_start, kl_weight
 from vaegan.training.state import TrainState
 
 OPTIMIZER_GROUPS = {"encoder": ("encoder",), "decoder": ("decoder",), "discriminator": ("discriminator",)}
@@ -52,12 +58,42 @@ def adaptive_gamma(feature_loss: torch.Tensor, adversarial_loss: torch.Tensor, d
     return (gamma * g_adv.norm() / (g_feat.norm() + 1e-8)).clamp(max=1e4).detach()
 
 
+def vae_start_step(state: TrainState, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """A step of the VAE start. x: (B, C, H, W) in [-1, 1] -> detached 0-d tensors to log.
+
+    Encoder and decoder descend the pixel VAE's negative ELBO divided by the number of pixels (the scale of L_prior in
+    the three phases, so RMSProp's running averages carry over), in one backward pass, each with its own optimizer.
+    The discriminator neither runs nor trains: the step costs what a VAE step costs."""
+    enc, dec = state.nets["encoder"], state.nets["decoder"]
+    fast = autocast(x.device.type, state.cfg.precision)
+    with fast:
+        mu, logvar = (t.float() for t in enc(x))
+    z = reparameterize(mu, logvar, state.noise)
+    with fast:
+        a = dec.preactivation(z).float()
+    loss = vae_loss(x, a, mu, logvar, state.cfg.vae, kl_weight(state.cfg.vae, state.step, state.progress))
+    params = {name: [p for p in net.parameters() if p.requires_grad] for name, net in (("encoder", enc), ("decoder", dec))}
+    grads = torch.autograd.grad(loss.total / x[0].numel(), params["encoder"] + params["decoder"])
+    enc_grads, dec_grads = list(grads[: len(params["encoder"])]), list(grads[len(params["encoder"]):])
+    state.processes.average_(enc_grads)
+    state.processes.average_(dec_grads)
+    return {
+        "loss/recon": loss.recon.detach(), "loss/kl": loss.kl.detach(),
+        "grad_norm/encoder": apply_gradients(enc, enc_grads, state.optimizers["encoder"]),
+        "grad_norm/decoder": apply_gradients(dec, dec_grads, state.optimizers["decoder"]),
+        "stage/vae_start": torch.ones((), device=x.device),
+    }
+
+
 def vaegan_train_step(state: TrainState, x: torch.Tensor) -> dict[str, torch.Tensor]:
     """x: (B, C, H, W) in [-1, 1]. Returns detached 0-d tensors to log."""
+    if in_vae_start(state.cfg, state.progress):
+        return vae_start_step(state, x)
     cfg = state.cfg.vaegan
     enc, dec, dis = state.nets["encoder"], state.nets["decoder"], state.nets["discriminator"]
     processes = state.processes
-    losses = vaegan_losses(state.nets, x, state.noise, cfg, state.cfg.vae, state.step, state.cfg.precision, processes)
+    losses = vaegan_losses(state.nets, x, state.noise, cfg, kl_weight(state.cfg.vae, state.step, state.progress),
+                           state.cfg.precision, processes)
     dis_real, dis_fake = processes.mean(torch.stack([losses.stats["loss/dis_real"], losses.stats["loss/dis_fake"]])) \
         if cfg.equilibrium else (losses.stats["loss/dis_real"], losses.stats["loss/dis_fake"])
     train_dis, train_dec = equilibrium_decisions(dis_real, dis_fake, cfg)
@@ -88,4 +124,6 @@ def vaegan_train_step(state: TrainState, x: torch.Tensor) -> dict[str, torch.Ten
     stats["stabiliser/gamma"] = gamma
     stats["stabiliser/dis_skipped"] = torch.tensor(float(not train_dis), device=x.device)
     stats["stabiliser/dec_skipped"] = torch.tensor(float(not train_dec), device=x.device)
+    if cfg.vae_start > 0:
+        stats["stage/vae_start"] = torch.zeros((), device=x.device)
     return stats
