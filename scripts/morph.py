@@ -16,6 +16,8 @@ import torch
 from vaegan.cli import HelpWithDefaults, check_writable, positive_int, run_cli
 from vaegan.config import check_device
 from vaegan.latent_sampler import latent_codes
+from vaegan.memory import check_frame_count, check_render_size
+from vaegan.run_folder import saved_model_config
 from vaegan.morph import EASES, save_gif, walk_codes
 from vaegan.sampling import check_renderable, decode_at, encode_mean, save_png
 from vaegan.trained_run import load_trained_run
@@ -45,10 +47,16 @@ def main() -> None:
     def run():
         check_device(args.device)
         check_writable(args.out or Path(args.run_dir) / "samples", "--out")
+        saved = saved_model_config(args.run_dir)
+        if args.size and saved is not None and saved.get("decoder") == "cppn":  # before anything is loaded
+            check_render_size(args.size, saved["channels"])
         run = load_trained_run(args.run_dir, args.which, args.device)
         model = run.cfg.model
         size = args.size or model.image_size
         check_renderable(model, size)
+        check_render_size(size, model.channels)
+        # The walk has --n legs of --frames-per-step frames (vaegan.morph.walk_codes), all held for the GIF.
+        check_frame_count(args.n * args.frames_per_step, size, model.channels, FRAMES_PER_PROGRESS_LINE)
         if args.through == "test":
             test = run.dataset("test").images
             keys = encode_mean(run.nets["encoder"], test[: args.n])

@@ -16,7 +16,7 @@ import statistics
 from pathlib import Path
 
 from vaegan.atomic import atomic_write_text
-from vaegan.cli import positive_float, positive_int, run_cli
+from vaegan.cli import check_writable, positive_float, positive_int, run_cli
 from vaegan.evaluation import EvalConfig
 from vaegan.experiment import budget, comparison_configs, plan_run, run_plan
 from vaegan.evaluation.curves import sampler_curve, stability
@@ -71,6 +71,15 @@ def main() -> None:
         unknown = [n for n in names if n not in RECIPES]
         if unknown:
             raise ValueError(f"unknown recipe(s) {', '.join(unknown)}; known: {', '.join(RECIPES)}")
+        if not names:  # "--recipes ," would train nothing and write an empty table
+            raise ValueError(f"--recipes {args.recipes!r} names no recipe; pass comma-separated names from "
+                             f"{', '.join(RECIPES)}")
+        # Before hours of training and scoring, not after them.
+        if Path(args.out).is_dir():
+            raise ValueError(f"--out {args.out} is a folder; pass the path of the table file to write, e.g. "
+                             f"{Path(args.out) / 'RECIPES.md'}")
+        check_writable(args.out, "--out")
+        check_writable(args.runs_dir, "--runs-dir")
         train_budget = budget(args.minutes, args.steps)
         configs = comparison_configs(train_budget, args.seeds, runs_dir=args.runs_dir, recipes=names)
         eval_cfg = EvalConfig(samples=args.samples, reference_size=e.reference_size)

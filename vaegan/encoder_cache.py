@@ -9,6 +9,7 @@ step, not their weights), and its settings. A saved file whose record differs is
 from __future__ import annotations
 
 import hashlib
+import sys
 from pathlib import Path
 from typing import Callable, TypeVar
 
@@ -16,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from vaegan.atomic import atomic_write
+from vaegan.atomic import DiskFullError, atomic_write
 from vaegan.run_folder import checkpoint_path
 
 T = TypeVar("T")
@@ -74,11 +75,18 @@ def load_npz(path: str | Path, marker: str, version: int, parse: Callable[[dict[
 def load_or_compute(path: Path, load: Callable[[Path], T], describes: Callable[[T], bool],
                     compute: Callable[[], T], save: Callable[[T, Path], None]) -> T:
     """The statistics saved at `path` when describes(saved) holds, else compute() saved there (replacing any
-    older file). A corrupt file raises (load's error), rather than being silently replaced."""
+    older file). A corrupt file raises (load's error), rather than being silently replaced. A run folder that cannot
+    be written (a read-only mount, a full disk) still gets its statistics, uncached, with a note on stderr: the file
+    only saves the next caller the work."""
     if path.is_file():
         saved = load(path)
         if describes(saved):
             return saved
     fresh = compute()
-    save(fresh, path)
+    try:
+        save(fresh, path)
+    except OSError as e:
+        reason = "no space left on device" if isinstance(e, DiskFullError) else (e.strerror or str(e))
+        print(f"note: {path.name} is used without being cached: {path} cannot be written ({reason}), so it is "
+              "recomputed on every use", file=sys.stderr)
     return fresh

@@ -158,11 +158,13 @@ def gmm_for_run(run_dir: str | Path, which: str, checkpoint_step: int, encoder: 
                 train_images: torch.Tensor, seed: int = GMM_SEED) -> LatentGMM:
     """The mixture of a run's checkpoint `which` (at checkpoint_step): read from gmm_path when it was fitted to that
     step and this encoder with the same settings, else fitted to `train_images` (uint8 (N, C, H, W)) and saved there.
-    GMMFileError when the saved file is corrupt."""
+    GMMFileError when the saved file is corrupt. A run folder that cannot be written still gets its mixture, uncached
+    (vaegan.encoder_cache.load_or_compute)."""
     wanted = (checkpoint_step, encoder_fingerprint(encoder), seed, min(len(train_images), MAX_IMAGES), N_COMPONENTS)
     return load_or_compute(gmm_path(run_dir, which), LatentGMM.load,
                            lambda g: (g.step, g.encoder_sha256, g.seed, g.n_images, g.n_components) == wanted,
-                           lambda: fit_gmm(encoder, train_images, seed=seed, step=checkpoint_step), LatentGMM.save)
+                           lambda: fit_gmm(encoder, train_images, seed=seed, step=checkpoint_step),
+                           lambda gmm, path: gmm.save(path))
 
 
 def trained_run_gmm(run: TrainedRun, seed: int = GMM_SEED, train: ImageDataset | None = None) -> LatentGMM:

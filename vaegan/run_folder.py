@@ -18,11 +18,12 @@ import math
 import os
 import re
 import socket
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from vaegan.atomic import atomic_write_text
+from vaegan.atomic import DiskFullError, atomic_write_text, disk_full
 from vaegan.config import TrainConfig
 
 SUBFOLDERS = ("checkpoints", "tensorboard", "samples")
@@ -119,9 +120,41 @@ def write_config(run_dir: str | Path, cfg: TrainConfig) -> None:
     atomic_write_text(config_path(run_dir), cfg.to_json())
 
 
+class ConfigFileError(json.JSONDecodeError):
+    """A config.json that is not JSON (a torn copy, an editor's leftovers): one line naming the file. A
+    JSONDecodeError still, for the callers that catch that."""
+
+    def __init__(self, path: Path, e: json.JSONDecodeError) -> None:
+        super().__init__(e.msg, e.doc, e.pos)
+        self.path = path
+
+    def __str__(self) -> str:
+        return (f"{self.path} is not valid JSON ({self.msg} at line {self.lineno} column {self.colno}); restore it "
+                "from a copy, or pass another run folder")
+
+
 def read_config(run_dir: str | Path) -> dict:
-    """config.json as a dict (FileNotFoundError, json.JSONDecodeError as raised)."""
-    return json.loads(config_path(run_dir).read_text())
+    """config.json as a dict. FileNotFoundError when absent (also when run_dir is a file, said so), and
+    ConfigFileError (a json.JSONDecodeError naming the file) when it is not JSON."""
+    path = config_path(run_dir)
+    if Path(run_dir).is_file():
+        raise FileNotFoundError(f"{run_dir} is a file, not a run folder; pass a folder made by training "
+                                 "(e.g. runs/00001-...)")
+    text = path.read_text()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ConfigFileError(path, e) from None
+
+
+def saved_model_config(run_dir: str | Path) -> dict | None:
+    """The "model" section of config.json, to check a request against before any checkpoint or data is loaded;
+    None when there is no config.json (the loader that follows says what is wrong). A run_dir that is a file, or a
+    config.json that is not JSON, raises read_config's one-line errors."""
+    if not config_path(run_dir).is_file() and not Path(run_dir).is_file():
+        return None
+    model = read_config(run_dir).get("model")
+    return model if isinstance(model, dict) else None
 
 
 @dataclass(frozen=True)
@@ -160,7 +193,28 @@ def write_status(run_dir: str | Path, status: str, step: int, wall_seconds: floa
                        os.getpid(), socket.gethostname(), round(time.time(), 3))
     fields = asdict(record)
     del fields["stale"]  # a reader's conclusion, never stored
-    atomic_write_text(status_path(run_dir), json.dumps(fields, indent=2))
+    text = json.dumps(fields, indent=2)
+    try:
+        atomic_write_text(status_path(run_dir), text)
+    except DiskFullError:
+        # A full disk has no room for the temp file, but status.json itself has room: the new record is about as
+        # long as the last one, and rewriting a file's own blocks takes no new ones. Not atomic (a crash now could
+        # tear it: read_status then says "unknown"), which beats leaving a "running" that is not true.
+        if not _overwrite_in_place(status_path(run_dir), text):
+            raise
+
+
+def _overwrite_in_place(path: Path, text: str) -> bool:
+    """Rewrite an existing file's bytes without a temp file; False when it does not exist or cannot be written."""
+    try:
+        with open(path, "r+b") as f:
+            f.write(text.encode())
+            f.truncate()
+            f.flush()
+            os.fsync(f.fileno())
+        return True
+    except OSError:
+        return False
 
 
 def read_status(run_dir: str | Path, now: float | None = None) -> RunStatus:
@@ -232,8 +286,21 @@ class StatusWriter:
             self.last_beat = now
 
     def end(self, status: str, step: int, wall_seconds: float, message: str = "") -> None:
-        if self.write:
+        """Record the outcome. Called while an error is being handled (the training loop's except clauses), a
+        status write that fails must not replace that error: the status stays "running", with this process's pid,
+        host and last heartbeat, which read_status marks stale once the process is gone. A full disk is recorded
+        as the one line the CLI prints for it, not as the type and text of whatever library hit it."""
+        if not self.write:
+            return
+        in_flight = sys.exc_info()[1]
+        full = disk_full(in_flight) if isinstance(in_flight, Exception) else None
+        if status == "failed" and full is not None:
+            message = str(full)
+        try:
             write_status(self.run_dir, status, step, wall_seconds, self.checkpoint_step, message)
+        except OSError:
+            if in_flight is None:
+                raise
 
 
 def finite_or_null(value):
@@ -251,10 +318,15 @@ def append_metrics(run_dir: str | Path, record: dict) -> None:
     """One strict-JSON line per evaluation in metrics.jsonl (non-finite values as null); after a resume a step may
     repeat: readers keep the last."""
     line = json.dumps(finite_or_null(record), allow_nan=False)
-    with open(metrics_path(run_dir), "a+b") as f:
-        # A crash mid-append leaves a torn last line: end it, so this record is not glued onto it and lost too.
-        torn = f.tell() > 0 and (f.seek(-1, 2), f.read(1))[1] != b"\n"
-        f.write((("\n" if torn else "") + line + "\n").encode())
+    try:
+        with open(metrics_path(run_dir), "a+b") as f:
+            # A crash mid-append leaves a torn last line: end it, so this record is not glued onto it and lost too.
+            torn = f.tell() > 0 and (f.seek(-1, 2), f.read(1))[1] != b"\n"
+            f.write((("\n" if torn else "") + line + "\n").encode())
+    except OSError as e:
+        if disk_full(e) is not None:
+            raise DiskFullError(metrics_path(run_dir)) from e
+        raise
 
 
 def read_metrics(run_dir: str | Path) -> dict[int, dict]:

@@ -39,6 +39,9 @@ def load_trained_run(run_dir: str | Path, which: str = "latest", device: str = "
     which="best" falls back to "latest" when the run kept no best checkpoint. use_ema: a run that kept weight averages
     (ema_decay > 0) is sampled and evaluated with them, as it was meant to be."""
     run_dir = Path(run_dir)
+    if run_dir.is_file():
+        raise CheckpointError(f"{run_dir} is a file, not a run folder; pass a folder made by training (e.g. "
+                              "runs/00001-...)")
     if not run_dir.is_dir():
         raise CheckpointError(f"run folder {run_dir} does not exist")
     path = checkpoint_path(run_dir, which)

@@ -57,10 +57,13 @@ def _show(ax, image: torch.Tensor) -> None:
 
 
 def zoom_figure(reference: Reference, results: list[RunResult], labels: list[str], path: Path) -> None:
-    """Rows: real test images, then each run's reconstructions of them | its first samples of each sampler."""
+    """Rows: real test images, then each run's reconstructions of them | its first samples of each sampler.
+
+    Up to ZOOM_IMAGES of each, as many as there are: a test split (or a sample set) smaller than that leaves the
+    rest of its cells blank rather than failing after all the scoring is done."""
     shown = [(r, label) for r, label in zip(results, labels) if r.samples]
     samplers = list(dict.fromkeys(name for r, _ in shown for name in r.samples))
-    k, groups = ZOOM_IMAGES, 1 + len(samplers)
+    k, groups = max(1, min(ZOOM_IMAGES, len(reference.test_images))), 1 + len(samplers)
     fig = Figure(figsize=(1.35 * k * groups + 0.4, 1.4 * (len(shown) + 1) + 0.3))
     axes = fig.subplots(len(shown) + 1, k * groups, squeeze=False)
     rows = [("real", [reference.test_images[:k]] + [None] * len(samplers))]
@@ -68,7 +71,7 @@ def zoom_figure(reference: Reference, results: list[RunResult], labels: list[str
     for row, (label, blocks) in enumerate(rows):
         for j in range(k * groups):
             images = blocks[j // k]
-            if images is None:
+            if images is None or j % k >= len(images):
                 axes[row, j].axis("off")
                 continue
             _show(axes[row, j], images[j % k])

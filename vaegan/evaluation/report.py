@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import TextIO
 
+from metrics.precision_recall import DC_K, PR_K
 from vaegan.atomic import atomic_write_text
 from vaegan.attributes import MAX_IMAGES as ATTRIBUTE_IMAGES, edit_grid
 from vaegan.distributed import SINGLE, Processes, Silent
@@ -20,6 +24,7 @@ from vaegan.evaluation.html_page import render_html
 from vaegan.evaluation.markdown_page import render_markdown
 from vaegan.evaluation.curves import stability
 from vaegan.evaluation.page import build_page
+from vaegan.evaluation.published import PROTOCOL, published_fids
 from vaegan.evaluation.scoring import (PREVIEW, EvalConfig, Reference, RunResult, check_run_folder, reference_for_runs,
                                        score_runs)
 from vaegan.evaluation.summary import row_label, run_labels, score_rows, summarize
@@ -28,7 +33,9 @@ from vaegan.run_folder import claim_numbered_folder, finite_or_null, folder_numb
 from vaegan.sampling import save_png
 
 FORMAT = "vaegan-evaluation"
-VERSION = 3  # 2: sample scores per latent sampler, FID curves per logged variant; 3: attribute edits
+# 2: sample scores per latent sampler, FID curves per logged variant; 3: attribute edits; 4: precision, recall,
+# density, coverage per sampler, and with --inception the Inception scores and the published FIDs beside them
+VERSION = 4
 
 
 def evaluate_runs(run_dirs: list[str | Path], cfg: EvalConfig, out_dir: str | Path | None = None,
@@ -54,7 +61,12 @@ def evaluate_runs(run_dirs: list[str | Path], cfg: EvalConfig, out_dir: str | Pa
     if not processes.is_main:
         return Path(processes.broadcast(None))
     folder = Path(out_dir) if out_dir is not None else new_report_dir(reports_root, results)
-    return Path(processes.broadcast(str(write_report(results, reference, cfg, folder))))
+    try:
+        return Path(processes.broadcast(str(write_report(results, reference, cfg, folder))))
+    except BaseException:
+        if out_dir is None and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()  # the number stays claimed; no empty report folder is left to puzzle over
+        raise
 
 
 def new_report_dir(root: str | Path, results: list[RunResult]) -> Path:
@@ -97,13 +109,21 @@ def write_figures(results: list[RunResult], reference: Reference, folder: Path) 
 
 
 def write_report(results: list[RunResult], reference: Reference, cfg: EvalConfig, folder: Path) -> Path:
+    """Written into a hidden folder beside `folder`, then moved in, report.html last: a failure part way (a figure,
+    a full disk) leaves no half report."""
     folder.mkdir(parents=True, exist_ok=True)
-    files = write_figures(results, reference, folder)
-    page = build_page(results, reference, cfg, files)
-    atomic_write_text(folder / "metrics.json", json.dumps(metrics_record(results, reference, cfg, page.headline),
-                                                          indent=2, allow_nan=False))
-    atomic_write_text(folder / "report.md", render_markdown(page))
-    atomic_write_text(folder / "report.html", render_html(page, folder))
+    partial = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent))
+    try:
+        files = write_figures(results, reference, partial)
+        page = build_page(results, reference, cfg, files)
+        atomic_write_text(partial / "metrics.json", json.dumps(metrics_record(results, reference, cfg, page.headline),
+                                                               indent=2, allow_nan=False))
+        atomic_write_text(partial / "report.md", render_markdown(page))
+        atomic_write_text(partial / "report.html", render_html(page, partial))
+        for f in sorted(partial.iterdir(), key=lambda f: f.name == "report.html"):
+            os.replace(f, folder / f.name)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
     return folder / "report.html"
 
 
@@ -125,10 +145,38 @@ def metrics_record(results: list[RunResult], reference: Reference, cfg: EvalConf
             "reference": {"dataset": reference.dataset, "split": "test", "n": len(reference.real),
                           "test_split_identity": reference.identity},
             "attributes": attributes_record(results, reference, cfg),
+            "nearest_neighbours": {"precision_recall_k": PR_K, "density_coverage_k": DC_K,
+                                   "real": f"the reference's {len(reference.real)} test images",
+                                   "generated": "each sampler's N samples"},
+            "inception": inception_record(reference, cfg),
         },
         "runs": [run_record(r) for r in results],
         "summary": summarize(score_rows(results)),
+        "published": published_record(results, reference),
     })
+
+
+def inception_record(reference: Reference, cfg: EvalConfig) -> dict:
+    """How the Inception scores were measured (enabled: false without --inception)."""
+    inc = reference.inception
+    if inc is None:
+        return {"enabled": False}
+    ex = inc.extractor
+    return {"enabled": True, "id": ex.id, "sha256": ex.weights_sha256, "feature_dim": ex.feature_dim,
+            "samples": cfg.inception_samples, "reference": {"split": "test", "n": inc.n}, "stretch": cfg.inception_stretch,
+            "stretch_means": "each generated image min-max stretched to the full range (Dai & Wipf's code)",
+            "chunk": cfg.inception_chunk, "reference_cache": str(inc.cache)}
+
+
+def published_record(results: list[RunResult], reference: Reference) -> dict | None:
+    """The published rows shown beside ours (vaegan.evaluation.published), or None when the report has no such
+    section (no Inception scores, or data without published numbers)."""
+    if reference.inception is None or not published_fids(reference.dataset) or not any(
+            "inception_fid" in s for r in results for s in r.sample_scores.values()):
+        return None
+    return {"protocol": PROTOCOL, "dataset": reference.dataset,
+            "rows": [{"model": p.model, "fid": p.fid, "std": p.std, "source": p.source}
+                     for p in published_fids(reference.dataset)]}
 
 
 def attributes_record(results: list[RunResult], reference: Reference, cfg: EvalConfig) -> dict:
