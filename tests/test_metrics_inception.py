@@ -52,6 +52,8 @@ def hub_weights(tmp_path_factory, gray28, rgb32):
     torch.save(random_fid_state_dict(0, calibration), path)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TORCH_HOME", str(torch_home))
+        # An empty cache of TF's weights, which would otherwise come first (see metrics.inception.resolve_weights).
+        mp.setenv("VAEGAN_CACHE_DIR", str(torch_home / "vaegan"))
         yield path
 
 
@@ -116,6 +118,7 @@ def test_id_and_hash_name_the_loaded_file(hub_weights):
 
 def test_missing_weights_error_says_where_to_put_them(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.setenv("VAEGAN_CACHE_DIR", str(tmp_path / "vaegan"))
     with pytest.raises(InceptionWeightsNotFound) as info:
         InceptionExtractor()
     message = str(info.value)

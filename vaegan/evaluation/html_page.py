@@ -79,6 +79,14 @@ def render_html(page: Page, folder: Path) -> str:
         parts.append('<ul class="notes">' + "".join(f"<li>{escape(n)}</li>" for n in page.notes) + "</ul>")
     if page.kinds:
         parts += ["<h2>Mean ± std per model and sampler (over seeds)</h2>", html_table(page.kinds)]
+    if page.fidelity:
+        parts += ["<h2>Fidelity vs diversity</h2>",
+                  '<ul class="notes">' + "".join(f"<li>{escape(t)}</li>" for t in page.fidelity) + "</ul>"]
+    if page.published:
+        parts += ["<h2>Against published results</h2>", f'<p class="caption">{escape(page.published.caption)}</p>',
+                  html_table(page.published.table), '<p class="caption">How the protocols differ:</p>',
+                  '<ul class="notes">' + "".join(f"<li>{escape(d)}</li>" for d in page.published.differences)
+                  + "</ul>"]
     for heading, grids in (("Samples", page.sample_grids), ("Reconstructions of the same inputs", page.recon_grids)):
         figures = "".join(f'<figure><img alt="{escape(g.caption)}" src="{data_uri(folder / g.file)}">'
                           f"<figcaption>{escape(g.caption)}</figcaption></figure>" for g in grids)

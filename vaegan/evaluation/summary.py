@@ -24,6 +24,8 @@ class Metric:
     better: str  # "lower" | "higher" | "one" (closest to 1.0, i.e. as sharp as real)
     digits: int  # decimals shown
     name: str = ""  # in sentences, e.g. "sharpness"; "" for metrics the verdict does not name
+    aspect: str = ""  # "fidelity" | "diversity" for the nearest-neighbour scores: said in their own sentences
+    optional: bool = False  # a column only when some row has it (the Inception scores, with --inception)
 
     def decimals(self, value: float) -> int:
         """Decimals to show for values as large as `value`: `digits`, or 1 from 100 up (an untrained model's
@@ -34,6 +36,21 @@ class Metric:
 METRICS = (
     Metric("fid", "FID ↓", "lower", 2, "FID"),
     Metric("kid", "KID ↓", "lower", 4, "KID"),
+    # Nearest-neighbour scores on the same features (metrics.precision_recall: k = 3 and k = 5).
+    Metric("precision", "precision ↑", "higher", 3, "precision", aspect="fidelity"),
+    Metric("recall", "recall ↑", "higher", 3, "recall", aspect="diversity"),
+    Metric("density", "density ↑", "higher", 3, "density", aspect="fidelity"),
+    Metric("coverage", "coverage ↑", "higher", 3, "coverage", aspect="diversity"),
+    # The same on TF's FID Inception pool3 features, with --inception (10,000 samples: the published protocol).
+    Metric("inception_fid", "Inception FID ↓", "lower", 2, "Inception FID", optional=True),
+    Metric("inception_precision", "Inception precision ↑", "higher", 3, "Inception precision", aspect="fidelity",
+           optional=True),
+    Metric("inception_recall", "Inception recall ↑", "higher", 3, "Inception recall", aspect="diversity",
+           optional=True),
+    Metric("inception_density", "Inception density ↑", "higher", 3, "Inception density", aspect="fidelity",
+           optional=True),
+    Metric("inception_coverage", "Inception coverage ↑", "higher", 3, "Inception coverage", aspect="diversity",
+           optional=True),
     Metric("recon_fid", "recon FID ↓", "lower", 2),
     Metric("sample_laplacian_ratio", "sharpness (Laplacian) samples", "one", 2, "sharpness"),
     Metric("sample_high_freq_ratio", "sharpness (high freq.) samples", "one", 2),
@@ -43,7 +60,14 @@ METRICS = (
     Metric("psnr", "PSNR dB ↑", "higher", 2),
     Metric("ssim", "SSIM ↑", "higher", 3),
 )
-VERDICT_METRICS = tuple(m for m in METRICS if m.name)
+VERDICT_METRICS = tuple(m for m in METRICS if m.name and not m.aspect)
+ASPECT_METRICS = tuple(m for m in METRICS if m.aspect)
+
+
+def shown_metrics(score_dicts) -> tuple[Metric, ...]:
+    """The metrics that are columns: every one that is not optional, and the optional ones some scores have."""
+    score_dicts = list(score_dicts)
+    return tuple(m for m in METRICS if not m.optional or any(m.key in s for s in score_dicts))
 
 
 def kind_label(kind: str) -> str:
@@ -295,9 +319,53 @@ def _budget(rows: list[Row]) -> str:
     return text + (f" ({'; '.join(notes)})" if notes else "")
 
 
+def budget_text(rows: list[Row]) -> str:
+    """"At 4 min each", as the verdict opens (see _budget), for the rows that count."""
+    return _budget([row for row in rows if row.counts] or rows)
+
+
 def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _finite(value) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def fidelity_diversity(rows: list[Row]) -> list[str]:
+    """Per sampler with two or more models scored, which model wins each nearest-neighbour score, fidelity
+    (precision, density) apart from diversity (recall, coverage): "GMM samples: fidelity: the VAE-GAN on precision
+    (0.812 vs 0.640 for the VAE) and density (…); diversity: the VAE on recall (…) and coverage (…)." Means over
+    seeds; [] when fewer than two models have these scores."""
+    counted = [row for row in rows if row.counts]
+    sentences = []
+    for sampler in dict.fromkeys(row.sampler for row in counted):
+        groups: dict[str, dict[str, list[float]]] = {}
+        for row in counted:
+            if row.sampler == sampler:
+                group = groups.setdefault(row.run.model, {m.key: [] for m in ASPECT_METRICS})
+                for m in ASPECT_METRICS:
+                    if _finite(row.scores.get(m.key)):
+                        group[m.key].append(row.scores[m.key])
+        parts = []
+        for aspect in ("fidelity", "diversity"):
+            by_winner: dict[str, list[str]] = {}
+            for m in (m for m in ASPECT_METRICS if m.aspect == aspect):
+                means = {kind: float(np.mean(g[m.key])) for kind, g in groups.items() if g[m.key]}
+                if len(means) < 2:
+                    continue
+                ranked = sorted(means, key=lambda kind: badness(m, means[kind]))
+                best = ranked[0]
+                tied = means[ranked[1]] == means[best]
+                digits = m.decimals(max(abs(v) for v in means.values()))
+                others = ", ".join(f"{means[k]:.{digits}f} for the {kind_label(k)}" for k in ranked[1:])
+                phrase = (f"{m.name} ({means[best]:.{digits}f} each)" if tied and len(set(means.values())) == 1
+                          else f"{m.name} ({means[best]:.{digits}f} vs {others})")
+                by_winner.setdefault("" if tied else best, []).append(phrase)
+            said = [f"{'a tie' if not w else 'the ' + kind_label(w)} on {_join(p)}" for w, p in by_winner.items()]
+            if said:
+                parts.append(f"{aspect} ({'precision, density' if aspect == 'fidelity' else 'recall, coverage'}): "
+                             + "; ".join(said))
+        if parts:
+            sentences.append(f"{SAMPLERS[sampler].label} samples — " + "; ".join(parts) + ".")
+    return sentences

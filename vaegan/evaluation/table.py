@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from vaegan.evaluation.curves import STABILITY_TARGET, stability
 from vaegan.evaluation.scoring import RunResult
-from vaegan.evaluation.summary import METRICS, Metric, Row, best_rows, kind_label, row_label
+from vaegan.evaluation.summary import Metric, Row, best_rows, kind_label, row_label, shown_metrics
 
 
 @dataclass(frozen=True)
@@ -62,15 +62,16 @@ def runs_table(rows: list[Row]) -> Table:
     """One row per run and sampler: identity, training, every metric (KID with its spread over subsets), and how
     steady its FID curve ended; best values flagged."""
     best = best_rows(rows)
+    metrics = shown_metrics(row.scores for row in rows)
     header = ["run", "model · sampler", "status", "seed", "steps", "training time", "N", "extractor",
-              *(m.label for m in METRICS), f"FID rise in 2nd half (≤ {STABILITY_TARGET:.0%})"]
+              *(m.label for m in metrics), f"FID rise in 2nd half (≤ {STABILITY_TARGET:.0%})"]
     table = []
     for i, row in enumerate(rows):
         r, s = row.run, row.scores
         cells = [Cell(r.name, wrap=True), Cell(row.label), Cell(status_text(r), bad=r.diverged, wrap=True),
                  Cell(str(r.seed)), Cell("–" if r.step is None else str(r.step)), Cell(duration(r.train_seconds)),
                  Cell(str(s.get("n_samples", "–"))), Cell(s.get("extractor", "–"), wrap=True)]
-        for m in METRICS:
+        for m in metrics:
             spread = s.get("kid_std") if m.key == "kid" else None
             cells.append(metric_cell(m, s.get(m.key), spread, best=i in best.get(m.key, ())))
         table.append(cells + [stability_cell(row)])
@@ -79,16 +80,17 @@ def runs_table(rows: list[Row]) -> Table:
 
 def kinds_table(summary: dict[str, dict]) -> Table:
     """One row per model and sampler: mean ± std over its scored, non-diverged runs (seeds)."""
-    header = ["model · sampler", "runs (seeds)", "diverged", *(m.label for m in METRICS)]
+    metrics = shown_metrics(stats for entry in summary.values() for stats in entry["samplers"].values())
+    header = ["model · sampler", "runs (seeds)", "diverged", *(m.label for m in metrics)]
     rows = []
     for kind, entry in summary.items():
         identity = [Cell(f"{entry['runs']} ({', '.join(map(str, entry['seeds'])) or '–'})"),
                     Cell(str(entry["diverged"]), bad=entry["diverged"] > 0)]
         if not entry["samplers"]:
-            rows.append([Cell(kind_label(kind)), *identity, *(Cell("–") for _ in METRICS)])
+            rows.append([Cell(kind_label(kind)), *identity, *(Cell("–") for _ in metrics)])
         for sampler, stats in entry["samplers"].items():
             row = [Cell(row_label(kind, sampler)), *identity]
-            for m in METRICS:
+            for m in metrics:
                 stat = stats.get(m.key)
                 row.append(Cell("–") if stat is None else metric_cell(m, stat["mean"], stat["std"]))
             rows.append(row)
