@@ -20,11 +20,10 @@ from torch import nn
 
 from vaegan.config import VAEGANLossConfig
 from vaegan.distributed import SINGLE, Processes
-from vaegan.losses.vae import reparameterize, vae_loss
 from vaegan.losses.vaegan import r1_due, r1_term, vaegan_losses
-from vaegan.precision import autocast
 from vaegan.training.gradients import apply_gradients, gradients
 from vaegan.training.schedule import in_vae_start, kl_weight
+from vaegan.training.vae_step import negative_elbo
 from vaegan.training.state import TrainState
 
 OPTIMIZER_GROUPS = {"encoder": ("encoder",), "decoder": ("decoder",), "discriminator": ("discriminator",)}
@@ -65,13 +64,7 @@ def vae_start_step(state: TrainState, x: torch.Tensor) -> dict[str, torch.Tensor
     the three phases, so RMSProp's running averages carry over), in one backward pass, each with its own optimizer.
     The discriminator neither runs nor trains: the step costs what a VAE step costs."""
     enc, dec = state.nets["encoder"], state.nets["decoder"]
-    fast = autocast(x.device.type, state.cfg.precision)
-    with fast:
-        mu, logvar = (t.float() for t in enc(x))
-    z = reparameterize(mu, logvar, state.noise)
-    with fast:
-        a = dec.preactivation(z).float()
-    loss = vae_loss(x, a, mu, logvar, state.cfg.vae, kl_weight(state.cfg.vae, state.step, state.progress))
+    loss = negative_elbo(state, x)
     params = {name: [p for p in net.parameters() if p.requires_grad] for name, net in (("encoder", enc), ("decoder", dec))}
     grads = torch.autograd.grad(loss.total / x[0].numel(), params["encoder"] + params["decoder"])
     enc_grads, dec_grads = list(grads[: len(params["encoder"])]), list(grads[len(params["encoder"]):])
