@@ -16,9 +16,11 @@ from vaegan.data import DATASETS
 from vaegan.budget_plan import announce
 from vaegan.precision import PRECISIONS, resolve_precision
 from vaegan.evaluation import EvalConfig, evaluate_runs
-from vaegan.experiment import KINDS, budget, comparison_configs, plan_run, run_plan
+from vaegan.budget import Budget
+from vaegan.experiment import comparison_configs, plan_run, run_plan
 from vaegan.evaluation.scoring import build_reference
-from vaegan.recipes import DEFAULT_RECIPE, RECIPES
+from vaegan.recipes import RECIPES
+from vaegan.training.methods import MAIN_JOB, METHODS
 
 
 def names_from(known, what: str):
@@ -50,9 +52,9 @@ def main() -> None:
     b.add_argument("--epochs", type=positive_float, help="training epochs per model (default: no epoch limit)")
     g = p.add_argument_group("experiment")
     g.add_argument("--seeds", type=positive_int, default=1, help="train each model with seeds 0..K-1; report mean ± std")
-    g.add_argument("--methods", type=names_from(DEFAULT_RECIPE, "method"), default=KINDS,
+    g.add_argument("--methods", type=names_from(METHODS, "method"), default=MAIN_JOB,
                    help=f"comma-separated methods to train side by side, each with its default recipe "
-                        f"(default: {','.join(KINDS)}; known: {','.join(DEFAULT_RECIPE)})")
+                        f"(default: {','.join(MAIN_JOB)}; known: {','.join(METHODS)})")
     g.add_argument("--recipes", type=names_from(RECIPES, "recipe"), default=None,
                    help=f"comma-separated recipes from vaegan/recipes.py to train side by side, instead of --methods' "
                         f"defaults (known: {','.join(RECIPES)})")
@@ -94,12 +96,12 @@ def main() -> None:
         if args.download_inception_weights:
             download_weights()
         given = args.minutes is not None or args.steps is not None or args.epochs is not None
-        train_budget = budget(args.minutes if given else DEFAULT_MINUTES, args.steps, args.epochs)
+        train_budget = Budget.exactly_one(args.minutes if given else DEFAULT_MINUTES, args.steps, args.epochs)
         configs = comparison_configs(train_budget, args.seeds, args.dataset, args.data_root, args.runs_dir,
                                      overrides={"precision": args.precision,
                                                 **({} if args.fid_every is None else {"fid_every": args.fid_every,
                                                                                      "fid_checks": 0})},
-                                     recipes=args.recipes or tuple(DEFAULT_RECIPE[m] for m in args.methods))
+                                     recipes=args.recipes or tuple(METHODS[m].default_recipe for m in args.methods))
         eval_cfg = EvalConfig(which=args.which, samples=args.samples, extractor=args.extractor,
                               inception_weights=args.inception_weights, reference_size=args.reference_size,
                               inception=args.inception, inception_samples=args.inception_samples,
@@ -114,7 +116,7 @@ def main() -> None:
         for i, plan in enumerate(plans, 1):
             cfg = plan.cfg
             print(f"=== [{i}/{len(configs)}] {cfg.run_name or cfg.kind}, seed {cfg.seed}, budget "
-                  f"{', '.join(f'{k} {v:g}' for k, v in train_budget.items() if v is not None)}", flush=True)
+                  f"{train_budget.describe()}", flush=True)
             run_dirs.append(run_plan(plan))
         print("=== evaluation", flush=True)
         html = evaluate_runs(run_dirs, eval_cfg, out_dir=args.out, reports_root=args.reports_dir, reference=reference)

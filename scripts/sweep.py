@@ -18,7 +18,8 @@ from pathlib import Path
 from vaegan.atomic import atomic_write_text
 from vaegan.cli import check_writable, positive_float, positive_int, run_cli
 from vaegan.evaluation import EvalConfig
-from vaegan.experiment import budget, comparison_configs, plan_run, run_plan
+from vaegan.budget import Budget
+from vaegan.experiment import comparison_configs, plan_run, run_plan
 from vaegan.evaluation.curves import sampler_curve, stability
 from vaegan.evaluation.scoring import build_reference, score_runs
 from vaegan.recipes import RECIPES
@@ -80,7 +81,7 @@ def main() -> None:
                              f"{Path(args.out) / 'RECIPES.md'}")
         check_writable(args.out, "--out")
         check_writable(args.runs_dir, "--runs-dir")
-        train_budget = budget(args.minutes, args.steps)
+        train_budget = Budget.exactly_one(args.minutes, args.steps)
         configs = comparison_configs(train_budget, args.seeds, runs_dir=args.runs_dir, recipes=names)
         eval_cfg = EvalConfig(samples=args.samples, reference_size=e.reference_size)
         reference = build_reference("fashion_mnist", None, None, eval_cfg)

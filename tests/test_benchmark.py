@@ -1,4 +1,4 @@
-"""scripts/benchmark.py --quick, in process: every row of the table is there and filled (no timing is checked)."""
+"""scripts/dev/benchmark.py --quick, in process: every row of the table is there and filled (no timing is checked)."""
 
 import importlib.util
 import sys
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "benchmark.py"
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "dev" / "benchmark.py"
 ROWS = [
     "VAE training, img/s",
     "VAE-GAN training, img/s",

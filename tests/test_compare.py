@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from vaegan.config import TrainConfig
-from vaegan.experiment import Plan, budget, comparison_configs, plan_run, run_plan
+from vaegan.budget import Budget
+from vaegan.experiment import Plan, comparison_configs, plan_run, run_plan
 from vaegan.models import resolve_model_config
 from vaegan.training import vae_step
 from vaegan.checkpoint import load_checkpoint
@@ -23,15 +24,15 @@ def set_status(run, status: str) -> None:
 
 
 def test_budget_is_exactly_one_of_minutes_steps_epochs():
-    assert budget(minutes=7) == {"epochs": None, "steps": None, "minutes": 7}
-    assert budget(steps=30) == {"epochs": None, "steps": 30, "minutes": None}
+    assert Budget.exactly_one(minutes=7).fields() == {"epochs": None, "steps": None, "minutes": 7}
+    assert Budget.exactly_one(steps=30).fields() == {"epochs": None, "steps": 30, "minutes": None}
     for bad in ({}, {"minutes": 7, "steps": 30}):
         with pytest.raises(ValueError, match="exactly one budget"):
-            budget(**bad)
+            Budget.exactly_one(**bad)
 
 
 def test_both_models_share_architecture_seed_budget_and_data(fashion_mnist, tmp_path):
-    configs = comparison_configs(budget(steps=30), seeds=2, runs_dir=str(tmp_path))
+    configs = comparison_configs(Budget(steps=30), seeds=2, runs_dir=str(tmp_path))
     assert [(c.kind, c.seed) for c in configs] == [("vae", 0), ("vaegan", 0), ("vae", 1), ("vaegan", 1)]
     # the same encoder and decoder; the discriminator (which the VAE does not use) is the VAE-GAN recipe's own
     without_dis = [dataclasses.replace(c.model, dis_channels_scale=1.0) for c in configs]
@@ -92,7 +93,7 @@ def test_a_run_that_diverges_is_returned_for_the_report(tiny_config, monkeypatch
         return stats
 
     cfg = tiny_config(steps=10, checkpoint_every=2, model=resolve_model_config("auto", 28, 1))
-    monkeypatch.setitem(METHODS, "vae", Method(vae_step.OPTIMIZER_GROUPS, poisoned_step))
+    monkeypatch.setitem(METHODS, "vae", dataclasses.replace(METHODS["vae"], train_step=poisoned_step))
     out = io.StringIO()
     diverged = run_plan(Plan(cfg, "train"), out)
     assert json.loads((diverged / "status.json").read_text())["status"] == "diverged"

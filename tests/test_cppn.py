@@ -14,7 +14,8 @@ from script_runner import run_script
 from vaegan.checkpoint import load_checkpoint
 from vaegan.cli import train_main
 from vaegan.config import DECODERS, DataConfig, TrainConfig
-from vaegan.experiment import budget, comparable, comparison_configs
+from vaegan.budget import Budget
+from vaegan.experiment import comparable, comparison_configs
 from vaegan.models import PRESETS
 from vaegan.models.build import DECODER_CLASSES, build_decoder
 from vaegan.models.cppn import RENDER_ELEMENTS, CPPNDecoder, ShiftGrid, fourier_features, pixel_coordinates
@@ -23,12 +24,12 @@ from vaegan.recipes import CPPN_DECODER
 from vaegan.run_folder import checkpoint_path, numbered_folders
 from vaegan.training.loop import resume, train
 
-CPPN = {"decoder": "cppn"}
+CPPN = {"decoder": "cppn", "cppn_frequencies": 0, "cppn_grid": 0}  # Ha's network: (x, y, r) and z only
 
 
 def cppn(preset: str = "small28", **fields) -> CPPNDecoder:
     torch.manual_seed(0)
-    return build_decoder(dataclasses.replace(PRESETS[preset], decoder="cppn", **fields))
+    return build_decoder(dataclasses.replace(PRESETS[preset], **{**CPPN, **fields}))
 
 
 def test_every_decoder_name_has_a_class():
@@ -208,14 +209,14 @@ def test_the_config_and_its_flags_round_trip(capsys, fashion_mnist, tmp_path):
 def test_the_main_job_reuses_what_the_training_script_trains_with_each_decoder(capsys, fashion_mnist, tmp_path,
                                                                                decoder, recipe):
     """`make report ARGS="--recipes ...,paper+slim_dis+r1+late_decay+ema+cppn"` and `train_vaegan.py --decoder cppn`
-    train the same run (and a conv run keeps the cppn fields at ModelConfig's values, whatever their flags' defaults)."""
-    wanted = comparison_configs(budget(minutes=10), runs_dir=str(tmp_path), recipes=(recipe,))[0]
+    train the same run (a conv run keeps the cppn fields at ModelConfig's values, which the flags' defaults are)."""
+    wanted = comparison_configs(Budget(minutes=10), runs_dir=str(tmp_path), recipes=(recipe,))[0]
     train_main("vaegan", ["--decoder", decoder, "--minutes", "10", "--fid-every", str(wanted.fid_every),
                           "--fid-checks", str(wanted.fid_checks), "--fid-gmm-fits", str(wanted.fid_gmm_fits), "--dry-run",
                           "--runs-dir", str(tmp_path)])
     cli = TrainConfig.from_dict(json.loads(capsys.readouterr().out))
     assert comparable(cli) == comparable(wanted)
-    assert cli.model.decoder == decoder and cli.model.cppn_frequencies == (4 if decoder == "cppn" else 0)
+    assert cli.model.decoder == decoder and (cli.model.cppn_frequencies, cli.model.cppn_grid) == (4, 14)
 
 
 def small_run(runs_dir: Path, kind: str, **overrides) -> TrainConfig:

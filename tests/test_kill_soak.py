@@ -1,4 +1,4 @@
-"""scripts/kill_soak.py with 4 kills (`python scripts/kill_soak.py` makes 20): a VAE-GAN run killed with SIGKILL inside
+"""scripts/dev/kill_soak.py with 4 kills (`python scripts/dev/kill_soak.py` makes 20): a VAE-GAN run killed with SIGKILL inside
 checkpoint writes, in training and while starting, and resumed each time, ends bit for bit where an uninterrupted run
 ends. About 35 s of CPU: most of it is starting Python and torch once per session."""
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "kill_soak.py"
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "dev" / "kill_soak.py"
 
 
 def load_script():

@@ -128,7 +128,7 @@ def test_registry_builds_extractors_and_lists_names_on_error():
 
 def test_training_script_writes_loadable_weights_and_provenance(tmp_path, capsys):
     spec = importlib.util.spec_from_file_location("train_domain_extractor",
-                                                  REPO / "scripts" / "train_domain_extractor.py")
+                                                  REPO / "scripts" / "dev" / "train_domain_extractor.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     out = tmp_path / "quick.pt"

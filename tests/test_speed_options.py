@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from vaegan.config import TrainConfig
+from vaegan.budget import Budget
 from vaegan.experiment import comparison_configs
 from vaegan.models import PRESETS, Discriminator
 from vaegan.precision import autocast, bf16_is_native
@@ -81,8 +82,7 @@ def test_recipes_are_valid_configs_and_the_defaults_come_from_them():
 
 
 def test_comparison_configs_train_each_recipe_with_shared_encoder_and_decoder(fashion_mnist, tmp_path):
-    budget = {"minutes": None, "steps": 10, "epochs": None}
-    configs = comparison_configs(budget, seeds=2, runs_dir=str(tmp_path),
+    configs = comparison_configs(Budget(steps=10), seeds=2, runs_dir=str(tmp_path),
                                  recipes=("vae", "paper", "paper+slim_dis+r1+late_decay+ema"))
     # a method's default recipe keeps the plain run name; any other is named in its run folder
     assert [(c.run_name, c.seed) for c in configs] == [

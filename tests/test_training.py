@@ -251,7 +251,7 @@ def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tiny_config, 
                 next(state.nets["decoder"].parameters()).fill_(float("nan"))
         return stats
 
-    monkeypatch.setitem(METHODS, "vae", Method(vae_step.OPTIMIZER_GROUPS, poisoned_step))
+    monkeypatch.setitem(METHODS, "vae", dataclasses.replace(METHODS["vae"], train_step=poisoned_step))
     with pytest.raises(NonFiniteLossError, match="diverged at step 6") as e:
         train(tiny_config(steps=20, checkpoint_every=2))
     assert "step 4" in str(e.value)
@@ -273,7 +273,7 @@ def test_a_non_finite_heldout_loss_is_null_in_metrics_and_not_checkpointed(tiny_
                 next(state.nets["decoder"].parameters()).fill_(float("nan"))
         return stats
 
-    monkeypatch.setitem(METHODS, "vae", Method(vae_step.OPTIMIZER_GROUPS, poisoned_step))
+    monkeypatch.setitem(METHODS, "vae", dataclasses.replace(METHODS["vae"], train_step=poisoned_step))
     with pytest.raises(NonFiniteLossError, match=r"step 4: held-out test/recon=nan.*test/neg_elbo=nan.*\(step 2\)"):
         train(tiny_config(steps=20, checkpoint_every=2))
     run = numbered_folders(tiny_config().runs_dir)[0]
@@ -412,16 +412,18 @@ def test_the_learning_rate_follows_the_budget_not_the_step_count(tiny_config):
     # logged after step s: the rate that step s trained with, at progress (s - 1) / budget
     assert short[10] == pytest.approx(1e-3 * 0.1 ** (9 / 20)) and long[40] == pytest.approx(1e-3 * 0.1 ** (39 / 80))
     from vaegan.recipes import default_config
-    from vaegan.training.schedule import Budget, lr_factor
+    from vaegan.budget import Budget
+    from vaegan.training.schedule import lr_factor
     for optim in (cfg["optim"], default_config("vaegan").optim):  # and the default VAE-GAN recipe's schedule
         at = {}
-        for budget in (Budget(1000, None), Budget(4000, None)):  # one epoch: 938 steps of Fashion-MNIST
+        for budget in (Budget(steps=1000), Budget(steps=4000)):  # one epoch: 938 steps of Fashion-MNIST
             at[budget.steps] = [lr_factor(optim, int(p * budget.steps), 938, budget.progress(int(p * budget.steps), 0))
                                 for p in (0.0, 0.5, 1.0)]
         assert at[1000] == pytest.approx(at[4000]) and at[1000][2] < at[1000][0] == 1.0
     assert at[1000][1:] == pytest.approx([1.0, default_config("vaegan").optim.lr_final])  # held at 50%, then decayed
     # a time budget: progress is training seconds over the budget, whichever limit is further along
-    assert Budget(4000, 600.0).progress(1000, 300.0) == 0.5 and Budget(None, 600.0).progress(10**6, 900.0) == 1.0
+    assert Budget(steps=4000, minutes=10).progress(1000, 300.0) == 0.5 and Budget(minutes=10).progress(10**6, 900.0) == 1.0
+    assert Budget(epochs=2, steps=5000, steps_per_epoch=938).step_limit == 1876  # an epoch budget is a step budget
     # the per-epoch decay is still there, on top
     epochs = dataclasses.replace(optim, lr_final=1.0, lr_decay_per_epoch=0.5)
     assert [lr_factor(epochs, s, 8, 0.3) for s in (0, 7, 8, 17)] == [1.0, 1.0, 0.5, 0.25]

@@ -2,8 +2,9 @@
 and then evaluated into one report.
 
 A run already in runs_dir with an equal config is never trained again: a finished (or diverged) one is reused, an
-interrupted, failed or stale one resumed. Equal means equal in everything that can change the result; where and how verbosely it ran
-(runs_dir, run_name, device, progress_seconds, world_size) does not count.
+interrupted, failed or stale one resumed. Equal means equal in everything that can change the result: the fields whose
+role is placement, naming or record (where and how verbosely it ran, what it is called, the files it read;
+vaegan/settings.py) do not count.
 """
 
 from __future__ import annotations
@@ -15,23 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from vaegan.recipes import DEFAULT_RECIPE, recipe_config, recipe_model
-from vaegan.config import DataConfig, TrainConfig
-from vaegan.precision import resolve_precision
+from vaegan.budget import Budget
+from vaegan.config import TrainConfig
+from vaegan.recipes import default_recipe
+from vaegan.resolve import configure, resolve
 from vaegan.run_folder import checkpoint_path, config_path, numbered_folders, read_status, safe_label
-from vaegan.training.loop import NonFiniteLossError, resolve_config_and_data, resume, train
+from vaegan.settings import IGNORED_ON_REUSE, paths_with_roles
+from vaegan.training.loop import NonFiniteLossError, resume, train
+from vaegan.training.methods import MAIN_JOB, METHODS
 
-KINDS = ("vae", "vaegan")
-IGNORED_FIELDS = ("runs_dir", "run_name", "device", "progress_seconds", "world_size")
-BUDGET_FIELDS = ("epochs", "steps", "minutes")
-
-
-def budget(minutes: float | None = None, steps: int | None = None, epochs: float | None = None) -> dict:
-    """The one budget both models get, as TrainConfig fields (the other two None). Exactly one must be given."""
-    given = {k: v for k, v in (("minutes", minutes), ("steps", steps), ("epochs", epochs)) if v is not None}
-    if len(given) != 1:
-        raise ValueError(f"give exactly one budget (minutes, steps or epochs), got {sorted(given) or 'none'}")
-    return {k: given.get(k) for k in BUDGET_FIELDS}
+IGNORED_ON_REUSE_PATHS = paths_with_roles(TrainConfig, IGNORED_ON_REUSE)
 
 
 # FID during training at four points of each model's budget (25%, 50%, 75%, the end), however fast this machine and
@@ -43,36 +37,40 @@ FID_CHECKS = 4
 FID_GMM_FITS = 2
 
 
-def comparison_configs(train_budget: dict, seeds: int = 1, dataset: str = "fashion_mnist", data_root: str | None = None,
-                       runs_dir: str = "runs", overrides: dict | None = None,
+def comparison_configs(train_budget: Budget, seeds: int = 1, dataset: str = "fashion_mnist",
+                       data_root: str | None = None, runs_dir: str = "runs", overrides: dict | None = None,
                        recipes: tuple[str, ...] | None = None) -> list[TrainConfig]:
-    """A config for each recipe (default: each method's default recipe) and seed 0..seeds-1, in training order.
+    """A complete config for each recipe (default: the main job's methods' default recipes) and seed 0..seeds-1, in
+    training order.
 
-    Each recipe keeps its own optimiser settings (vaegan/recipes.py) and all share everything else; the architecture
-    is resolved once from the data and written into every config (plus a recipe's own model changes), so encoder and
-    decoder are the same by construction. overrides: further TrainConfig fields for all of them (e.g. {"fid_every": 0})."""
+    Each recipe keeps its own settings (vaegan/recipes.py) and all share everything else, resolved from the same data,
+    so encoder and decoder are the same by construction (plus a recipe's own model changes). overrides: further
+    settings for all of them by dotted path (e.g. {"fid_every": 0})."""
     if seeds < 1:
         raise ValueError(f"seeds must be >= 1, got {seeds}")
-    recipes = recipes or tuple(DEFAULT_RECIPE[kind] for kind in KINDS)
-    base = resolve_config_and_data(dataclasses.replace(TrainConfig(), data=DataConfig(dataset, data_root)))[0].model
-    precision = resolve_precision((overrides or {}).get("precision", TrainConfig().precision), TrainConfig().device)[0]
+    recipes = recipes or tuple(METHODS[kind].default_recipe for kind in MAIN_JOB)
     configs = []
     for seed in range(seeds):
         for name in recipes:
-            cfg = recipe_config(name)
-            settings = {"fid_checks": FID_CHECKS, "fid_gmm_fits": FID_GMM_FITS, **(overrides or {})}
+            changes = {"data.dataset": dataset, "data.root": data_root, "seed": seed, "runs_dir": runs_dir,
+                       "fid_checks": FID_CHECKS, "fid_gmm_fits": FID_GMM_FITS, **train_budget.fields(),
+                       **(overrides or {})}
+            cfg, model = configure(name, changes)
+            cfg = resolve(cfg, model)[0]
             configs.append(dataclasses.replace(
-                cfg, data=DataConfig(dataset, data_root), seed=seed, runs_dir=runs_dir,
-                run_name=None if name == DEFAULT_RECIPE[cfg.kind] else safe_label(name),
-                model=dataclasses.replace(base, **recipe_model(name)), **train_budget, **{**settings, "precision": precision}))
+                cfg, run_name=None if name == default_recipe(cfg.kind) else safe_label(name)))
     return configs
 
 
 def comparable(cfg: TrainConfig) -> dict:
+    """cfg as plain values, without the fields two runs may differ in and still be the same run."""
     values = cfg.to_dict()
-    for name in IGNORED_FIELDS:
-        values.pop(name)
-    values["data"].pop("files")  # where the same data lay on this machine: recorded, not compared
+    for path in IGNORED_ON_REUSE_PATHS:
+        *parents, name = path.split(".")
+        holder = values
+        for part in parents:
+            holder = holder.get(part) or {}
+        holder.pop(name, None)
     return values
 
 
@@ -115,7 +113,7 @@ def plan_run(cfg: TrainConfig, runs_dir: str | Path | None = None) -> Plan:
         state = "stale" if status.stale else status.status
         if state == "running":
             skipped.append(f"{run_dir} (status running: another process may be training it, pid {status.pid} on "
-                           f"{status.host}; if it hangs, stop it and resume with scripts/train_{cfg.kind}.py "
+                           f"{status.host}; if it hangs, stop it and resume with {METHODS[cfg.kind].script} "
                            f"--resume {run_dir})")
         elif state != "diverged" and not checkpoint_path(run_dir).is_file():
             skipped.append(f"{run_dir} ({state}, no checkpoint)")
@@ -140,9 +138,8 @@ def run_plan(plan: Plan, out: TextIO = sys.stdout) -> Path:
     try:
         if plan.action == "resume":
             print(f"resuming {plan.run_dir} ({plan.status} at step {plan.step}) for {label}", file=out, flush=True)
-            # device is not compared (IGNORED_FIELDS): the run goes on where this job runs
-            return resume(plan.run_dir, {k: getattr(plan.cfg, k) for k in BUDGET_FIELDS}, out=out,
-                          changes={"device": plan.cfg.device})
+            # device is not compared (a placement): the run goes on where this job runs
+            return resume(plan.run_dir, {**Budget.of(plan.cfg).fields(), "device": plan.cfg.device}, out=out)
         print(f"training {label}", file=out, flush=True)
         return train(plan.cfg, out=out)
     except NonFiniteLossError as e:

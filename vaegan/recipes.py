@@ -10,11 +10,11 @@ from __future__ import annotations
 import dataclasses
 
 from vaegan.config import TrainConfig
+from vaegan.training.methods import METHODS, method
 
-# What `--decoder cppn` alone gives: Fourier features and a shift grid of half the image size (None), the coordinate
-# decoder that measured as good as the conv one in a VAE-GAN (benchmarks/latent-tools/README.md). ModelConfig's
-# defaults stay (x, y, r) only and no grid: Ha's network, and what configs saved before these options mean.
-CPPN_DECODER = {"decoder": "cppn", "cppn_frequencies": 4, "cppn_grid": None}
+# The coordinate decoder with ModelConfig's CPPN defaults (Fourier features, a shift grid of half the image size):
+# the same from Python, a recipe and `--decoder cppn`.
+CPPN_DECODER = {"decoder": "cppn"}
 
 def _over_budget(lr_final: float, lr_hold: float, ema_horizon: float, vae_start: float = 0.0) -> dict:
     """The paper's RMSProp at 6e-4 with the half-width discriminator and R1 (as the recipes below), with every schedule
@@ -107,8 +107,9 @@ RECIPES["paper+slim_dis+r1+late_decay+ema+cppn"] = {
     **RECIPES["paper+slim_dis+r1+late_decay+ema"],
     "model": {**RECIPES["paper+slim_dis+r1+late_decay+ema"]["model"], **CPPN_DECODER}}
 
-# What `scripts/train_*.py` and `make report` use; benchmarks/RECIPES.md holds the measurements behind it.
-DEFAULT_RECIPE = {"vae": "vae", "vaegan": "paper+slim_dis+r1+late_decay+ema", "softintrovae": "softintrovae"}
+# What `scripts/train_*.py` and `make report` use, by method (each method's descriptor names its own,
+# vaegan/training/methods.py); benchmarks/RECIPES.md holds the measurements behind them.
+DEFAULT_RECIPE = {name: m.default_recipe for name, m in METHODS.items()}
 
 
 def apply_recipe(cfg: TrainConfig, name: str) -> tuple[TrainConfig, dict]:
@@ -116,7 +117,7 @@ def apply_recipe(cfg: TrainConfig, name: str) -> tuple[TrainConfig, dict]:
     if name not in RECIPES:
         raise ValueError(f"unknown recipe {name!r}; known: {', '.join(RECIPES)}")
     recipe = dict(RECIPES[name])
-    model = recipe.pop("model", {})
+    model = dict(recipe.pop("model", {}))  # a copy: callers add their own changes to it
     changes = {k: dataclasses.replace(getattr(cfg, k), **v) if isinstance(v, dict) else v for k, v in recipe.items()}
     return dataclasses.replace(cfg, **changes), model
 
@@ -130,8 +131,12 @@ def recipe_model(name: str) -> dict:
     return dict(RECIPES[name].get("model", {}))
 
 
+def default_recipe(kind: str) -> str:
+    """The name of method `kind`'s default recipe; ValueError for an unknown method."""
+    return method(kind).default_recipe
+
+
 def default_config(kind: str) -> TrainConfig:
-    """The config a method trains with when nothing else is said: its default recipe (model overrides aside)."""
-    if kind not in DEFAULT_RECIPE:
-        raise ValueError(f"unknown kind {kind!r}; known: {', '.join(DEFAULT_RECIPE)}")
-    return recipe_config(DEFAULT_RECIPE[kind])
+    """The config a method trains with when nothing else is said: its default recipe (model overrides aside:
+    `recipe_model(default_recipe(kind))`; vaegan/resolve.py `configure` gives both)."""
+    return recipe_config(default_recipe(kind))

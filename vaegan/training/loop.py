@@ -20,14 +20,13 @@ from typing import TextIO
 
 import torch
 from torch.utils.tensorboard import SummaryWriter
-from torch.utils.tensorboard.summary import hparams
 
 from vaegan.checkpoint import load_checkpoint, load_state_into, save_checkpoint
 from vaegan.config import TrainConfig
-from vaegan.data import ImageDataset, load_dataset, to_model_range
+from vaegan.data import ImageDataset, to_model_range
 from vaegan.distributed import SINGLE, Processes, Silent
-from vaegan.models import resolve_model_config
 from vaegan.precision import resolve_precision, to_layout
+from vaegan.resolve import check_data_fits_model, load_data, resolve, resumed_config, validate
 from vaegan.training.ema import recalibrate_batchnorm, update_ema
 from vaegan.training.fid_monitor import FIDMonitor, fid_monitor_for
 from vaegan.training.heldout import heldout_losses
@@ -36,55 +35,15 @@ from vaegan.training.progress import Progress, Rate
 from vaegan.run_folder import (StatusWriter, append_metrics, check_no_live_writer, checkpoint_path, create_run_folder,
                                 remove_torn_writes, samples_dir, tensorboard_dir, write_config)
 from vaegan.training.signals import StoppedBySignal, stop_on_signals
-from vaegan.training.schedule import Budget, checks_due
+from vaegan.budget import Budget
+from vaegan.training.schedule import checks_due
 from vaegan.training.state import TrainState, build_state, set_learning_rates
+from vaegan.training.tensorboard import log_scalars, write_run_header
 from vaegan.training.visuals import fixed_inputs, log_visuals
 
 
 class NonFiniteLossError(RuntimeError):
     """A loss became NaN or inf: the run stops and keeps its last good checkpoint."""
-
-
-def validate_config(cfg: TrainConfig) -> None:
-    if cfg.kind not in METHODS:
-        raise ValueError(f"unknown kind {cfg.kind!r}; known: {', '.join(METHODS)}")
-    cfg.validate()
-
-
-def load_data(cfg: TrainConfig) -> tuple[ImageDataset, ImageDataset]:
-    d = cfg.data
-    common = dict(root=d.root, download=d.download, image_size=d.image_size, channels=d.channels)
-    train = load_dataset(d.dataset, "train", limit=d.limit, **common)
-    test = load_dataset(d.dataset, "test", **common)
-    return train, test
-
-
-def check_data_fits_model(cfg: TrainConfig, data: ImageDataset) -> None:
-    m = cfg.model
-    if (data.image_size, data.channels) != (m.image_size, m.channels):
-        raise ValueError(
-            f"{data.name} images are {data.image_size}x{data.image_size}x{data.channels} but the model expects "
-            f"{m.image_size}x{m.image_size}x{m.channels}; pass --image-size {m.image_size} or use a matching --model-preset"
-        )
-    if len(data) < cfg.batch_size:
-        raise ValueError(f"{data.name} training split ({', '.join(data.sources)}) has {len(data)} images, fewer than "
-                         f"one batch of {cfg.batch_size}; add images or pass --batch-size {len(data)} or less")
-
-
-def resolve_config_and_data(cfg: TrainConfig, model_overrides: dict | None = None) -> tuple[TrainConfig, ImageDataset, ImageDataset]:
-    """Validate cfg, load the data and resolve the architecture from it (preset + overrides such as latent_dim), and
-    the precision "auto" to the one this machine trains in."""
-    validate_config(cfg)
-    cfg = dataclasses.replace(cfg, precision=resolve_precision(cfg.precision, cfg.device)[0])
-    train_data, test_data = load_data(cfg)
-    if cfg.model is None:
-        model = resolve_model_config(cfg.model_preset, train_data.image_size, train_data.channels)
-        cfg = dataclasses.replace(cfg, model=dataclasses.replace(model, **(model_overrides or {})))
-        cfg.validate()  # the architecture too, now that the data and the overrides have made it
-    files = tuple(dict.fromkeys(train_data.sources + test_data.sources))  # a folder or list both splits read: once
-    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, files=files))
-    check_data_fits_model(cfg, train_data)
-    return cfg, train_data, test_data
 
 
 def train(cfg: TrainConfig, model_overrides: dict | None = None, out: TextIO = sys.stdout,
@@ -93,8 +52,7 @@ def train(cfg: TrainConfig, model_overrides: dict | None = None, out: TextIO = s
     processes: the torchrun group this process is part of (every process calls train with the same cfg)."""
     out = out if processes.is_main else Silent()
     given_precision = cfg.precision
-    cfg, train_data, test_data = resolve_config_and_data(dataclasses.replace(cfg, world_size=processes.world_size),
-                                                         model_overrides)
+    cfg, train_data, test_data = resolve(dataclasses.replace(cfg, world_size=processes.world_size), model_overrides)
     state = build_state(cfg, METHODS[cfg.kind].optimizer_groups, train_data.images, processes)
     if cfg.init_from:
         init_from_run(state, cfg.init_from)
@@ -108,14 +66,14 @@ def train(cfg: TrainConfig, model_overrides: dict | None = None, out: TextIO = s
     return run_loop(state, run_dir, test_data, out)
 
 
-def resume(run_dir: str | Path, budget: dict | None = None, out: TextIO = sys.stdout,
-           changes: dict | None = None, processes: Processes = SINGLE) -> Path:
+def resume(run_dir: str | Path, changes: dict | None = None, out: TextIO = sys.stdout,
+           processes: Processes = SINGLE) -> Path:
     """Continue a run from its latest checkpoint, on any number of processes (every one reads the same checkpoint;
     the data order does not depend on how many there are).
 
-    budget: a new budget that replaces the saved one as a whole, e.g. {"steps": 2000} (epochs and minutes then no
-    longer apply), so that it can extend a run as well as shorten it.
-    changes: other top-level fields to replace, for those that do not change what is learnt (e.g. {"log_every": 10}).
+    changes: what a resume may change (vaegan/resolve.py `resumed_config`), e.g. {"steps": 2000} (a budget replaces
+    the saved one as a whole: epochs and minutes then no longer apply, so it can extend a run as well as shorten
+    it) or {"log_every": 10, "device": "cuda"}.
     """
     run_dir = Path(run_dir)
     out = out if processes.is_main else Silent()
@@ -124,12 +82,9 @@ def resume(run_dir: str | Path, budget: dict | None = None, out: TextIO = sys.st
     path = checkpoint_path(run_dir)
     ckpt = load_checkpoint(path)
     saved = TrainConfig.from_dict(ckpt["config"])
-    cfg = saved
-    if budget:
-        cfg = dataclasses.replace(cfg, **{"epochs": None, "steps": None, "minutes": None, **budget})
-    cfg = dataclasses.replace(cfg, **(changes or {}), world_size=processes.world_size)
-    validate_config(cfg)
-    train_data, test_data = load_data(cfg)
+    cfg = dataclasses.replace(resumed_config(saved, changes), world_size=processes.world_size)
+    validate(cfg)
+    train_data, test_data = load_data(cfg.data)
     check_data_fits_model(cfg, train_data)
     state = build_state(cfg, METHODS[cfg.kind].optimizer_groups, train_data.images, processes)
     state.restore(ckpt, path)
@@ -192,7 +147,7 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
                     write_run_header(writer, cfg)
             fixed = fixed_inputs(test_data.images, cfg.model.latent_dim, cfg.seed)
             fid_monitor = fid_monitor_for(cfg, test_data, state.batches.images, out, processes)
-            progress = Progress(state.step, budget.steps, cfg.batch_size, cfg.progress_seconds, out)
+            progress = Progress(state.step, budget.step_limit, cfg.batch_size, cfg.progress_seconds, out)
             means = ScalarMeans()
             stats: dict[str, torch.Tensor] = {}  # stays empty when a resumed run has no budget left
             rate = Rate(state.step, cfg.batch_size)
@@ -321,21 +276,11 @@ class ScalarMeans:
         return dict(zip(keys, means))
 
 
-def log_scalars(writer: SummaryWriter, state: TrainState, stats: dict[str, float], images_per_sec: float) -> None:
-    for tag, value in stats.items():
-        writer.add_scalar(tag, value, state.step)
-    for name, opt in state.optimizers.items():
-        writer.add_scalar(f"lr/{name}", opt.param_groups[0]["lr"], state.step)
-    writer.add_scalar("perf/images_per_sec", images_per_sec, state.step)
-    writer.add_scalar("perf/epoch", state.step / state.batches.steps_per_epoch, state.step)
-    writer.add_scalar("perf/budget_progress", state.progress, state.step)
-
-
 def refresh_ema_batchnorm(state: TrainState) -> None:
     """BatchNorm statistics for the weight average's own weights (vaegan/training/ema.py), on every process alike (a
     synchronised BatchNorm averages them over the processes); the next update_ema copies the live ones back."""
     recalibrate_batchnorm(state.ema, state.batches.images, state.cfg.batch_size, seed=state.cfg.seed + 6,
-                          with_prior=state.cfg.kind == "vaegan")
+                          with_prior=METHODS[state.cfg.kind].decodes_prior)
 
 
 def save_with_heldout(state: TrainState, run_dir: Path, writer: SummaryWriter, test_data: ImageDataset,
@@ -385,23 +330,4 @@ def monitor_fid(state: TrainState, run_dir: Path, writer: SummaryWriter, monitor
           f"{state.extra['best_fid']['step']}), sharpness ratio {record['sharpness/laplacian_ratio']:.3f}", file=out, flush=True)
 
 
-def write_run_header(writer: SummaryWriter, cfg: TrainConfig) -> None:
-    """The config as text, and as TensorBoard hparams so runs can be compared side by side."""
-    writer.add_text("config", "```\n" + cfg.to_json() + "\n```", 0)
-    flat = {}
-
-    def flatten(prefix: str, d: dict) -> None:
-        for k, v in d.items():
-            if isinstance(v, dict):
-                flatten(f"{prefix}{k}.", v)
-            elif isinstance(v, (int, float, str, bool)):
-                flat[prefix + k] = v
-            elif isinstance(v, (list, tuple)):
-                flat[prefix + k] = str(v)
-
-    flatten("", cfg.to_dict())
-    for summary in hparams(flat, {"test/neg_elbo": None, "test/pixel_mse": None, "fid/domain": None}):
-        writer.file_writer.add_summary(summary)
-
-
-__all__ = ["train", "resume", "NonFiniteLossError", "validate_config"]
+__all__ = ["train", "resume", "NonFiniteLossError"]

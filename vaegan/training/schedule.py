@@ -1,7 +1,8 @@
 """A run's progress through its budget, and every schedule that follows it.
 
-progress p in [0, 1] is the fraction of the budget spent: steps done over the step budget (an epoch budget is a step
-budget of epochs x steps per epoch) or training seconds over the time budget, whichever is further along. Schedules
+progress p in [0, 1] is the fraction of the budget spent (vaegan/budget.py): steps done over the step budget (an epoch
+budget is a step budget of epochs x steps per epoch) or training seconds over the time budget, whichever is further
+along. Schedules
 that read p give a run of 400 steps and one of 6,000 the same shape: the learning rate at half the budget, the KL
 weight at a tenth of it, the hand-off from the VAE start, the FID checks. A user's slower machine then runs the recipe
 that was measured, only with fewer steps in it.
@@ -14,39 +15,8 @@ resumed run continues the schedule exactly.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from vaegan.config import OptimConfig, TrainConfig, VAELossConfig
-
-
-@dataclass(frozen=True)
-class Budget:
-    """When a run stops: after `steps` steps or `seconds` of training time, whichever comes first (None: no limit of
-    that kind; at least one is set)."""
-
-    steps: int | None
-    seconds: float | None
-
-    @classmethod
-    def of(cls, cfg: TrainConfig, steps_per_epoch: int) -> "Budget":
-        limits = [cfg.steps] if cfg.steps is not None else []
-        if cfg.epochs is not None:
-            limits.append(math.ceil(cfg.epochs * steps_per_epoch))
-        return cls(min(limits) if limits else None, None if cfg.minutes is None else cfg.minutes * 60.0)
-
-    def progress(self, step: int, train_seconds: float) -> float:
-        """The fraction of the budget spent after `step` steps and `train_seconds` of training, in [0, 1]."""
-        parts = []
-        if self.steps is not None:
-            parts.append(step / self.steps)
-        if self.seconds is not None:
-            parts.append(train_seconds / self.seconds)
-        return min(1.0, max(parts))
-
-    def left(self, step: int, train_seconds: float) -> bool:
-        if self.steps is not None and step >= self.steps:
-            return False
-        return self.seconds is None or train_seconds < self.seconds
 
 
 def lr_factor(optim: OptimConfig, step: int, steps_per_epoch: int, progress: float) -> float:
@@ -86,5 +56,6 @@ def checks_due(before: float, after: float, checks: int) -> bool:
 
 
 def in_vae_start(cfg: TrainConfig, progress: float) -> bool:
-    """Whether a VAE-GAN step at this progress is still part of its VAE start (vaegan/training/vaegan_step.py)."""
-    return cfg.kind == "vaegan" and progress < cfg.vaegan.vae_start
+    """Whether a VAE-GAN step at this progress is still part of its VAE start (vaegan/training/vaegan_step.py, the
+    one method with one: Method.has_vae_start)."""
+    return progress < cfg.vaegan.vae_start

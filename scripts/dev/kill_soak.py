@@ -2,7 +2,7 @@
 """Kill soak: SIGKILL a short VAE-GAN run at random moments, some of them inside a checkpoint write, resume it after
 each kill, and check that its final checkpoint equals that of an uninterrupted run of the same budget, bit for bit.
 
-  python scripts/kill_soak.py --kills 20
+  python scripts/dev/kill_soak.py --kills 20
 
 Both runs go through scripts/train_vaegan.py (one thread each, OMP_NUM_THREADS=1); the uninterrupted reference trains
 alongside the soak. Each kill is one of three kinds, about half of them `write`, in a seeded random order:
@@ -40,7 +40,7 @@ from pathlib import Path
 
 import torch
 
-TRAIN_SCRIPT = Path(__file__).resolve().parent / "train_vaegan.py"
+TRAIN_SCRIPT = Path(__file__).resolve().parents[1] / "train_vaegan.py"
 STEP_LINE = re.compile(r"step (\d+)/\d+ ")
 # The only values that legitimately differ between two runs of one config: time taken, and where they were written.
 IGNORED_KEYS = frozenset({"wall_seconds", "train_seconds", "runs_dir"})

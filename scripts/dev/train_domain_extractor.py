@@ -2,7 +2,7 @@
 
 Writes the weights (metrics/domain.py format) and a json next to them with sha256, dataset, test
 accuracy, epochs, seed and architecture. The bundled Fashion-MNIST weights were made with
-    python scripts/train_domain_extractor.py --dataset fashion_mnist --epochs 3 --seed 0
+    python scripts/dev/train_domain_extractor.py --dataset fashion_mnist --epochs 3 --seed 0
 after which BUNDLED_WEIGHTS_SHA256 in metrics/domain.py was set to the printed sha256. Use the file
 with your own data via get_extractor("domain", weights_path=PATH).
 """
@@ -23,7 +23,7 @@ from metrics.domain import DomainNet, DomainNetConfig, save_domain_net, to_netwo
 from metrics.files import write_atomically
 from vaegan.data import load_dataset
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -105,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out) if args.out else REPO / "metrics" / "weights" / f"domain_{args.dataset}.pt"
     sha256 = save_domain_net(model, out)
     provenance = {
-        "sha256": sha256, "dataset": args.dataset, "test_accuracy": round(test_accuracy, 4),
+        "sha256": sha256, "dataset": args.dataset, "data": [train_set.identity, test_set.identity],
+        "test_accuracy": round(test_accuracy, 4),
         "n_train": len(train_set), "n_test": len(test_set), "epochs": args.epochs, "batch_size": args.batch_size,
         "lr": args.lr, "seed": args.seed, "architecture": asdict(config), "features": "embed (pre-ReLU)",
         "input_scaling": "uint8 / 127.5 - 1", "torch": torch.__version__,

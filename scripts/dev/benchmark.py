@@ -10,7 +10,7 @@ Rows (fp32 and bf16 columns; benchmarks/RESULTS.md explains each):
 - The Fréchet distance at D=2048 against the scipy.linalg.sqrtm formula (what pytorch-fid computes).
 - With --main-job, the wall time of `scripts/compare.py` with its defaults (into a temporary folder).
 
-    python scripts/benchmark.py [--seconds 15] [--fid-images 100] [--device cuda] [--main-job] [--quick]
+    python scripts/dev/benchmark.py [--seconds 15] [--fid-images 100] [--device cuda] [--main-job] [--quick]
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from vaegan.recipes import CPPN_DECODER, DEFAULT_RECIPE, default_config, recipe_
 from vaegan.training.methods import METHODS
 from vaegan.training.state import build_state
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 # (precision, channels_last) of the two columns: the reference arithmetic and layout against the fast ones.
 MODES = {"fp32": ("fp32", False), "bf16": ("bf16", True)}
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
@@ -140,8 +140,8 @@ def train_cell(kind: str, mode: str, images: torch.Tensor, sizes: Sizes, device:
     changes, as `make report` trains it (decoder: model fields that replace its decoder). Its first step counts
     FLOPs."""
     precision, channels_last = MODES[mode]
-    model = dataclasses.replace(resolve_model_config("small28", 28, 1), **recipe_model(DEFAULT_RECIPE[kind]),
-                                **(decoder or {}))
+    model = dataclasses.replace(resolve_model_config("small28", 28, 1),
+                                **{**recipe_model(DEFAULT_RECIPE[kind]), **(decoder or {})})
     cfg = dataclasses.replace(default_config(kind), model=model,
                               batch_size=sizes.batch_size, device=device, precision=precision,
                               channels_last=channels_last)
