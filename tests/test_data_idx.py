@@ -22,6 +22,7 @@ REAL_FASHION = Path("/usr/share/datasets/fashion-mnist")
 def _isolated(tmp_path, monkeypatch):
     """No real system folder or earlier download may satisfy a lookup meant to use the test's files."""
     monkeypatch.setenv("VAEGAN_DATA_ROOT", str(tmp_path / "downloads"))
+    monkeypatch.setenv("VAEGAN_CACHE_DIR", str(tmp_path / "cache"))  # nor the cached MNIST subset (mnist_subset.py)
     for name, spec in mnist.SPECS.items():
         monkeypatch.setitem(mnist.SPECS, name, dataclasses.replace(spec, system_dirs=(tmp_path / "no-system",)))
 

