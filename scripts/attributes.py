@@ -2,7 +2,8 @@
 """Visual attribute vectors of a trained run (Larsen et al. 2016, section 5): for every label of its training data,
 the mean encoder mean of images with the label minus that of images without it, saved as
 RUN_DIR/checkpoints/<which>.attributes.npz (computed once per checkpoint). Then edits of test images along them:
-a PNG grid per edit (a row per image: the input, then Dec(mu(x) + alpha * direction) at each strength alpha) and,
+a PNG grid per edit (a row per image: the input, then Dec(mu(x) + alpha * direction) at each strength alpha, a
+label over each column) and,
 for Fashion-MNIST, the bundled classifier's mean probability of the target label per strength (edits.json and
 probability.png). Also vectors.npy (K x latent_dim float32) and labels.json (their names) for other tools.
 
@@ -41,6 +42,9 @@ def main() -> None:
     p.add_argument("--rows", type=positive_int, default=GRID_ROWS, help="test images per edit grid")
     p.add_argument("--images", type=positive_int, default=CURVE_IMAGES,
                    help="test images per edit whose classifier probabilities are averaged")
+    p.add_argument("--scale", type=positive_int, default=1,
+                   help="enlarge each edit grid's images this many times (nearest neighbour); the alpha labels over "
+                        "the columns grow with them")
     p.add_argument("--out", default=None, help="output folder (default: RUN_DIR/attributes/step-STEP)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     args = p.parse_args()
@@ -63,7 +67,7 @@ def main() -> None:
             "n_with": vectors.n_with.tolist(), "n_without": vectors.n_without.tolist(), "step": run.step,
             "saved_as": str(attributes_path(run.run_dir, run.which))}, indent=2))
         for r in results:
-            save_png(edit_grid(r), out / f"edit-{r.edit.slug}.png")
+            save_png(edit_grid(r, args.scale), out / f"edit-{r.edit.slug}.png")
         atomic_write_text(out / "edits.json", json.dumps(finite_or_null(
             {"step": run.step, "edits": {r.edit.title: r.record() for r in results}}), indent=2, allow_nan=False))
         plotted = edit_curves_figure([(run.run_dir.name, results)], out / "probability.png")

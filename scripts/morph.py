@@ -3,9 +3,10 @@
 its frames as PNGs.
 
 The walk goes k_0 -> k_1 -> ... -> k_(n-1) -> k_0 in --frames-per-step frames per leg (vaegan/morph.py), so the GIF
-loops without a jump. Frames are drawn at the training size, or, for a run trained with --decoder cppn, at any --size.
-Writes under --out (default: RUN_DIR/samples/morph-STEP/): morph.gif and frames/NNNN.png; frame i * frames-per-step
-is key i."""
+loops without a jump. Frames are drawn at the training size, or, for a run trained with --decoder cppn, at any --size,
+then enlarged --scale times by nearest neighbour (by default enough for a GIF of at least 256 pixels: 280x280 from a
+28x28 run). Writes under --out (default: RUN_DIR/samples/morph-STEP/): morph.gif and frames/NNNN.png; frame
+i * frames-per-step is key i."""
 
 import argparse
 import time
@@ -18,8 +19,8 @@ from vaegan.config import check_device
 from vaegan.latent_sampler import latent_codes
 from vaegan.memory import check_frame_count, check_render_size
 from vaegan.run_folder import saved_model_config
-from vaegan.morph import EASES, save_gif, walk_codes
-from vaegan.sampling import check_renderable, decode_at, encode_mean, save_png
+from vaegan.morph import EASES, MIN_GIF_SIZE, gif_scale, save_gif, walk_codes
+from vaegan.sampling import ENLARGE_INSTEAD, check_renderable, decode_at, encode_mean, save_png
 from vaegan.trained_run import load_trained_run
 
 FRAMES_PER_PROGRESS_LINE = 8  # frames drawn between progress lines (a 1024x1024 frame takes seconds on a CPU)
@@ -37,6 +38,10 @@ def main() -> None:
     p.add_argument("--size", type=positive_int, default=None,
                    help="frame width and height in pixels; other than the training size needs a --decoder cppn run "
                    "(default: the training size)")
+    p.add_argument("--scale", type=positive_int, default=None,
+                   help="enlarge the GIF and the frame PNGs this many times after drawing (nearest neighbour) "
+                        f"(default: the least that makes them {MIN_GIF_SIZE} pixels or more: 10 for 28x28, 1 from "
+                        f"{MIN_GIF_SIZE} up)")
     p.add_argument("--frame-ms", type=positive_int, default=80, help="milliseconds per GIF frame")
     p.add_argument("--which", default="latest", choices=["latest", "best"], help="which checkpoint")
     p.add_argument("--out", default=None, help="output folder (default: RUN_DIR/samples/morph-STEP)")
@@ -47,16 +52,24 @@ def main() -> None:
     def run():
         check_device(args.device)
         check_writable(args.out or Path(args.run_dir) / "samples", "--out")
-        saved = saved_model_config(args.run_dir)
-        if args.size and saved is not None and saved.get("decoder") == "cppn":  # before anything is loaded
-            check_render_size(args.size, saved["channels"])
+
+        def check_request(model: dict) -> tuple[int, int]:
+            """(size, scale) to draw and enlarge at, after the checks that need only the run's model config."""
+            size = args.size or model["image_size"]
+            scale = args.scale or gif_scale(size)
+            check_renderable(model.get("decoder", "conv"), model["image_size"], size, ENLARGE_INSTEAD)
+            check_render_size(size, model["channels"])
+            # The walk has --n legs of --frames-per-step frames (vaegan.morph.walk_codes), all held for the GIF,
+            # which holds them enlarged.
+            check_frame_count(args.n * args.frames_per_step, size * scale, model["channels"],
+                              FRAMES_PER_PROGRESS_LINE)
+            return size, scale
+
+        if (saved := saved_model_config(args.run_dir)) is not None:  # before the checkpoint and data are loaded
+            check_request(saved)
         run = load_trained_run(args.run_dir, args.which, args.device)
         model = run.cfg.model
-        size = args.size or model.image_size
-        check_renderable(model, size)
-        check_render_size(size, model.channels)
-        # The walk has --n legs of --frames-per-step frames (vaegan.morph.walk_codes), all held for the GIF.
-        check_frame_count(args.n * args.frames_per_step, size, model.channels, FRAMES_PER_PROGRESS_LINE)
+        size, scale = check_request(vars(model))
         if args.through == "test":
             test = run.dataset("test").images
             keys = encode_mean(run.nets["encoder"], test[: args.n])
@@ -71,10 +84,11 @@ def main() -> None:
             print(f"frames: {done}/{len(codes)} at {size}x{size} ({time.perf_counter() - start:.1f} s)", flush=True)
         frames = torch.cat(frames)
         for i, frame in enumerate(frames):
-            save_png(frame, out / "frames" / f"{i:04d}.png")
-        save_gif(frames, out / "morph.gif", args.frame_ms)
-        print(f"wrote morph.gif and {len(frames)} frames (frames/NNNN.png) of a walk through {len(keys)} "
-              f"{'test images' if args.through == 'test' else 'prior samples'} (step {run.step}) to {out}")
+            save_png(frame, out / "frames" / f"{i:04d}.png", scale)
+        save_gif(frames, out / "morph.gif", args.frame_ms, scale)
+        keys_are = "test images" if args.through == "test" else "prior samples"
+        print(f"wrote morph.gif ({size * scale}x{size * scale}) and {len(frames)} frames (frames/NNNN.png) of a walk "
+              f"through {len(keys)} {keys_are} (step {run.step}) to {out}")
 
     run_cli(run)
 

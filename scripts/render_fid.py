@@ -46,11 +46,12 @@ def main() -> None:
 
     def run():
         saved = saved_model_config(args.run_dir)
-        if saved is not None and saved.get("decoder") == "cppn" and args.size != saved.get("image_size"):
-            check_render_size(args.size, saved["channels"])  # before the checkpoint and data are loaded
+        if saved is not None:  # before the checkpoint and data are loaded
+            check_renderable(saved.get("decoder", "conv"), saved["image_size"], args.size)
+            check_render_size(args.size, saved["channels"])
         trained = load_trained_run(args.run_dir)
         dec, size = trained.nets["decoder"], trained.cfg.model.image_size
-        check_renderable(trained.cfg.model, args.size)  # a conv decoder: its training size only, in one line
+        check_renderable(trained.cfg.model.decoder, size, args.size)  # a conv decoder: its training size only
         if args.size < size:
             raise ValueError(f"--size {args.size} is below the training size {size}: render larger to average down")
         check_render_size(args.size, trained.cfg.model.channels)
@@ -77,7 +78,7 @@ def main() -> None:
                       f"{format_seconds(elapsed / done * (len(z) - done))})", flush=True)
         down, interpolated = torch.cat(down), torch.cat(interpolated)
         test = trained.dataset("test")
-        extractor = get_extractor("domain")
+        extractor = get_extractor("domain", dataset=test.name)  # the network bundled for the run's data
         sets = {"native": (native, str(size)), "rendered": (down, f"{args.size} -> {size}"),
                 "interpolated": (interpolated, f"{size} -> bicubic {args.size} -> {size}")}
         for name, (images, how) in sets.items():

@@ -34,6 +34,9 @@ def main() -> None:
                    help="where z comes from: gmm (a mixture over the encoder means, fitted on first use and kept "
                         "beside the checkpoint: the better sampler of every run measured), prior N(0, I), or all")
     p.add_argument("--out", default=None, help="output folder (default: RUN_DIR/samples/final-STEP)")
+    p.add_argument("--scale", type=positive_int, default=1,
+                   help="enlarge every PNG grid this many times, each pixel a block (nearest neighbour: no smoothing "
+                        "that would hide blur); 4 makes a 28x28 tile 112 pixels. The .npy files keep the native size")
     p.add_argument("--seed", type=int, default=0, help="seed of the sampling noise (each sampler starts from it)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     args = p.parse_args()
@@ -67,7 +70,7 @@ def main() -> None:
         try:
             for name, images in arrays.items():
                 atomic_write(out / f"{name}.npy", lambda f, a=images.numpy(): np.save(f, a))
-                save_png(image_grid(images[:GRID_IMAGES], nrow=GRID_ROW), out / f"{name}.png")
+                save_png(image_grid(images[:GRID_IMAGES], nrow=GRID_ROW, scale=args.scale), out / f"{name}.png")
         except BaseException:
             if made and not any(out.iterdir()):
                 out.rmdir()

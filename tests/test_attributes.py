@@ -267,7 +267,7 @@ def test_cli_writes_grids_curves_and_vectors_of_a_trained_run(tiny_config, tmp_p
     run_dir = train(tiny_config("vae", steps=3, checkpoint_every=3))
     out = tmp_path / "edits"
     command = [sys.executable, str(REPO / "scripts/attributes.py"), str(run_dir), "--out", str(out), "--images", "20",
-               "--rows", "3", "--strengths", "0,1"]
+               "--rows", "3", "--strengths", "0,1", "--scale", "2"]
     result = subprocess.run(command + ["--edit", "shirt:pullover", "--edit", "Bag"], capture_output=True, text=True,
                             cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -278,7 +278,9 @@ def test_cli_writes_grids_curves_and_vectors_of_a_trained_run(tiny_config, tmp_p
     assert list(record) == ["Shirt → Pullover", "+ Bag"]
     assert len(record["Shirt → Pullover"]["p_target"]) == 2 and record["+ Bag"]["p_source"] is None
     grid = np.array(Image.open(out / "edit-shirt-to-pullover.png"))
-    assert grid.shape[:2] == (2 + 3 * 30, 2 + 3 * 30)  # 3 rows; the input, then 2 strengths; 28 px + 2 px padding
+    # 3 rows; the input, then 2 strengths; 28 px doubled (--scale 2) + 2 px padding; under a 20 px strip of labels
+    assert grid.shape[:2] == (20 + 2 + 3 * 58, 2 + 3 * 58)
+    assert (grid[:20].min(axis=-1) < 128).any()  # the labels are drawn
     assert (out / "probability.png").stat().st_size > 0
     bad = subprocess.run(command + ["--edit", "shirt:jacket"], capture_output=True, text=True, cwd=tmp_path)
     assert bad.returncode != 0 and bad.stderr.startswith("error: no label 'jacket'; the labels are: T-shirt/top")

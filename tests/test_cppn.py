@@ -269,6 +269,8 @@ def test_render_script_writes_one_png_per_image_at_the_size_asked(runs, tmp_path
         files = sorted((out / folder).glob("*.png"))
         assert len(files) == count and all(Image.open(f).size == (64, 64) for f in files)
     assert Image.open(out / "inputs" / "000.png").size == (28, 28)
+    # The montage: a row per group (gmm 2, reconstructions 2, interpolation 3), 64 px tiles 4 px apart.
+    assert Image.open(out / "montage.png").size == (3 * 64 + 4 * 4, 3 * 64 + 4 * 4)
 
 
 def test_render_script_refuses_a_conv_run_in_one_line(runs, tmp_path, capsys):
@@ -277,7 +279,7 @@ def test_render_script_refuses_a_conv_run_in_one_line(runs, tmp_path, capsys):
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1
-    assert "cannot render at other sizes" in err and "--decoder cppn" in err
+    assert "draws only the 28x28 it was trained at" in err and "--decoder cppn" in err and "--scale N" in err
 
 
 def test_render_fid_scores_native_rendered_and_interpolated_samples(runs, capsys):
@@ -310,12 +312,14 @@ def test_morph_script_writes_a_looping_gif_and_its_frames(runs, tmp_path):
     run_script("morph.py", str(runs["cppn"]), "--n", "3", "--frames-per-step", "4", "--size", "40", "--ease", "cosine",
                "--out", str(out))
     frames = sorted((out / "frames").glob("*.png"))
-    assert len(frames) == 12 and Image.open(frames[0]).size == (40, 40)
+    # Drawn at 40x40, enlarged 7x by default (vaegan.morph.gif_scale: at least 256 px).
+    assert len(frames) == 12 and Image.open(frames[0]).size == (280, 280)
     gif = Image.open(out / "morph.gif")
-    assert gif.n_frames == 12 and gif.size == (40, 40) and gif.info["loop"] == 0
+    assert gif.n_frames == 12 and gif.size == (280, 280) and gif.info["loop"] == 0
     # The conv run morphs at its training size, and refuses any other.
     run_script("morph.py", str(runs["conv"]), "--through", "prior", "--n", "2", "--frames-per-step", "3",
                "--out", str(tmp_path / "conv"))
-    assert Image.open(tmp_path / "conv" / "morph.gif").n_frames == 6
+    conv_gif = Image.open(tmp_path / "conv" / "morph.gif")
+    assert conv_gif.n_frames == 6 and conv_gif.size == (280, 280)  # 28x28 frames, enlarged 10x
     with pytest.raises(SystemExit):
         run_script("morph.py", str(runs["conv"]), "--size", "40", "--out", str(tmp_path / "conv40"))

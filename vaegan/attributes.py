@@ -37,7 +37,7 @@ from vaegan.data.labels import Labels, dataset_labels
 from vaegan.encoder_cache import (beside_checkpoint, encoder_fingerprint, load_npz, load_or_compute, save_npz,
                                   subset_indices)
 from vaegan.run_folder import safe_label
-from vaegan.sampling import decode, encode_mean, image_grid
+from vaegan.sampling import decode, encode_mean, image_grid, label_columns
 
 if TYPE_CHECKING:
     from vaegan.trained_run import TrainedRun
@@ -52,6 +52,7 @@ CURVE_IMAGES = 200  # test images of the source per edit whose classifier probab
 DEFAULT_EDITS = {  # Fashion-MNIST: pairs of look-alike classes, so the decoded edits stay garments throughout
     "fashion_mnist": ("Shirt:Pullover", "Sandal:Ankle boot"),
     "celeba": ("Smiling", "Eyeglasses", "Blond_Hair"),  # some of Larsen et al.'s figure 5 rows
+    **dict.fromkeys(("mnist", "mnist_5k_subset"), ("4:9", "3:8")),  # look-alike digits: one stroke apart
 }
 
 
@@ -262,12 +263,13 @@ def edited_images(encoder: nn.Module, decoder: nn.Module, images: torch.Tensor, 
 
 def edit_classifier(dataset: ImageDataset) -> nn.Module | None:
     """A classifier of the dataset's labels (logits in label order) for the probability check: the bundled domain
-    network for Fashion-MNIST at 28x28x1, else None (no such check for other data)."""
-    from metrics.domain import BUNDLED_DATASET, BUNDLED_WEIGHTS, load_domain_net  # only Fashion-MNIST needs it
+    network of the data (Fashion-MNIST, MNIST) at 28x28x1, else None (no such check for other data)."""
+    from metrics.domain import BUNDLED_ALIASES, bundled_weights, load_domain_net  # only bundled data needs it
 
-    if dataset.name != BUNDLED_DATASET:
+    bundled = bundled_weights(dataset.name)
+    if bundled.dataset != BUNDLED_ALIASES.get(dataset.name, dataset.name):
         return None
-    net = load_domain_net(BUNDLED_WEIGHTS)
+    net = load_domain_net(bundled.path)
     if (dataset.channels, dataset.image_size) != (net.config.in_channels, net.config.image_size):
         return None  # a resized run: the network judges detail at its own size, and resampling would change it
     return net
@@ -303,9 +305,12 @@ class EditResult:
                 "n_images": self.n_images}
 
 
-def edit_grid(result: EditResult) -> torch.Tensor:
-    """The grid of an EditResult as one uint8 (C, H', W') image: a row per input, a column per strength."""
-    return image_grid(result.grid, nrow=1 + len(result.strengths))
+def edit_grid(result: EditResult, scale: int = 1) -> torch.Tensor:
+    """The grid of an EditResult as one uint8 (C, H', W') image: a row per input, a column per strength, each
+    image enlarged `scale` times (nearest neighbour), under a strip that labels the columns "input", "α=0", ..."""
+    grid = image_grid(result.grid, nrow=1 + len(result.strengths), scale=scale)
+    labels = ["input", *(f"{{alpha}}={a:g}" for a in result.strengths)]
+    return label_columns(grid, labels, tile=result.grid.shape[-1] * scale)
 
 
 def run_edits(encoder: nn.Module, decoder: nn.Module, vectors: AttributeVectors, test_images: torch.Tensor,

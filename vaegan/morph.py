@@ -16,7 +16,7 @@ from typing import Callable
 import torch
 
 from vaegan.atomic import atomic_write
-from vaegan.sampling import to_pil
+from vaegan.sampling import enlarge, to_pil
 
 EASES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "linear": lambda t: t,
@@ -36,11 +36,19 @@ def walk_codes(keys: torch.Tensor, frames_per_step: int, ease: str = "linear") -
     return (start * (1 - t) + end * t).flatten(0, 1)
 
 
-def save_gif(frames: torch.Tensor, path: str | Path, frame_ms: int) -> None:
-    """frames: uint8 (N, C, H, W) -> an animated GIF that loops forever, `frame_ms` milliseconds per frame, written
-    atomically. PIL merges consecutive identical frames into one longer frame, so a walk that stands still (e.g. an
-    untrained decoder) can have fewer GIF frames than N."""
-    images = [to_pil(f) for f in frames]
+MIN_GIF_SIZE = 256  # pixels: the default scale enlarges a GIF to at least this (a 28x28 one is a speck on screen)
+
+
+def gif_scale(size: int) -> int:
+    """The least whole enlargement that makes size x size frames MIN_GIF_SIZE pixels or more: 10 for 28, 1 for 256."""
+    return max(1, math.ceil(MIN_GIF_SIZE / size))
+
+
+def save_gif(frames: torch.Tensor, path: str | Path, frame_ms: int, scale: int = 1) -> None:
+    """frames: uint8 (N, C, H, W) -> an animated GIF of (scale * H, scale * W) pixels (nearest neighbour) that loops
+    forever, `frame_ms` milliseconds per frame, written atomically. PIL merges consecutive identical frames into one
+    longer frame, so a walk that stands still (e.g. an untrained decoder) can have fewer GIF frames than N."""
+    images = [to_pil(enlarge(f, scale)) for f in frames]
     buf = io.BytesIO()
     images[0].save(buf, format="GIF", save_all=True, append_images=images[1:], duration=frame_ms, loop=0)
     atomic_write(path, lambda f: f.write(buf.getvalue()))

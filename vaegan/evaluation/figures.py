@@ -16,12 +16,15 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from vaegan.atomic import atomic_write
-from vaegan.attributes import EditResult
+from vaegan.attributes import EditResult, edit_grid
 from vaegan.evaluation.scoring import Reference, RunResult
 from vaegan.latent_sampler import SAMPLERS
 from vaegan.sampling import image_grid, save_png
 
 ZOOM_IMAGES = 4  # images per row of the zoomed crop
+# Screen pixels per image pixel in the report's grids: 28x28 tiles at 56 px, two 8-wide grids (466 px each) to a row
+# of a 1,400 px window.
+GRID_SCALE = 2
 REAL_COLOR = "black"
 SAMPLE_LINES = {"prior": ("-", "solid"), "gmm": (":", "dotted")}  # spectrum line style of each sampler's samples
 CURVE_LINES = {(False, "prior"): "-", (True, "prior"): "--", (False, "gmm"): ":", (True, "gmm"): "-."}  # (ema, sampler)
@@ -41,8 +44,14 @@ def save_figure(fig: Figure, path: Path) -> None:
 
 
 def save_grid(images: torch.Tensor, path: Path) -> None:
-    """uint8 (N, C, H, W) -> an 8-wide grid PNG at native resolution (the page scales it up, pixelated)."""
-    save_png(image_grid(images, nrow=8), path)
+    """uint8 (N, C, H, W) -> an 8-wide grid PNG, each image GRID_SCALE times its size (nearest neighbour): the
+    page shows it pixel for pixel."""
+    save_png(image_grid(images, nrow=8, scale=GRID_SCALE), path)
+
+
+def save_edit_grid(result: EditResult, path: Path) -> None:
+    """An attribute edit's grid (vaegan.attributes.edit_grid: labelled columns) at GRID_SCALE, as save_grid."""
+    save_png(edit_grid(result, GRID_SCALE), path)
 
 
 def _show(ax, image: torch.Tensor) -> None:

@@ -17,23 +17,23 @@ h1 { font-size: 26px; margin: 0 0 10px; }
 h2 { font-size: 19px; margin: 36px 0 10px; border-bottom: 1px solid #d2d2d7; padding-bottom: 4px; }
 .headline { font-size: 21px; font-weight: 600; background: #fff; border-left: 6px solid #0a7f3f; padding: 14px 18px;
   border-radius: 6px; box-shadow: 0 1px 3px rgba(0,0,0,.08); }
+.verdict { font-size: 14px; margin: 0 0 18px; }
 .setup, .caption, .notes { color: #55555a; font-size: 13.5px; }
 .card { background: #fff; border-radius: 8px; padding: 14px 16px; box-shadow: 0 1px 3px rgba(0,0,0,.08); }
 .scroll { overflow-x: auto; }
-table { border-collapse: collapse; font-size: 12px; white-space: nowrap; }
-th, td { padding: 5px 6px; border-bottom: 1px solid #e5e5ea; text-align: right; }
-th { background: #fafafa; position: sticky; top: 0; font-weight: 600; white-space: normal; min-width: 48px;
-  vertical-align: bottom; }
+table { border-collapse: collapse; font-size: 11.5px; white-space: nowrap; }
+th, td { padding: 4px 4px; border-bottom: 1px solid #e5e5ea; text-align: right; }
+th { background: #fafafa; position: sticky; top: 0; font-weight: 600; white-space: normal; min-width: 40px;
+  vertical-align: bottom; font-size: 11px; }
 th:nth-child(-n+3), td:nth-child(-n+3) { text-align: left; }
 td.best { background: #d7f5e1; font-weight: 700; color: #05592b; }
 td small { display: block; color: #6e6e73; font-size: 11px; font-weight: 400; }
-td.wrap { white-space: normal; max-width: 170px; text-align: left; }
+td.wrap { white-space: normal; max-width: 96px; text-align: left; }
 td.bad { background: #fde2e1; color: #a1120b; font-weight: 700; }
-.grids { display: flex; flex-wrap: wrap; gap: 18px; }
+.grids { display: flex; flex-wrap: wrap; gap: 18px; margin-bottom: 18px; }
 .grids figure { margin: 0; background: #fff; padding: 10px; border-radius: 8px; box-shadow: 0 1px 3px rgba(0,0,0,.08); }
-.grids img { width: 242px; image-rendering: pixelated; display: block; }
-.grids img.edit { width: 272px; }
-figcaption { font-size: 12.5px; max-width: 242px; margin-top: 6px; color: #333; }
+.grids img { max-width: 100%; image-rendering: pixelated; display: block; }
+figcaption { font-size: 12.5px; margin-top: 6px; color: #333; }
 h3 { font-size: 16px; margin: 22px 0 8px; }
 img.plot { max-width: 100%; display: block; }
 ul.notes li { margin: 3px 0; }
@@ -54,8 +54,8 @@ def html_table(table: Table) -> str:
         for c in row:
             cls = " ".join(name for name, on in (("best", c.best), ("bad", c.bad), ("wrap", c.wrap)) if on)
             sub = f"<small>{escape(c.sub)}</small>" if c.sub else ""
-            # <wbr>: long folder names and extractor ids may break after - and @ rather than mid-word
-            text = re.sub(r"([-@])", r"\1<wbr>", escape(c.text)) if c.wrap else escape(c.text)
+            # <wbr>: long folder names and extractor ids may break after -, _ and @ rather than mid-word
+            text = re.sub(r"([-@_])", r"\1<wbr>", escape(c.text)) if c.wrap else escape(c.text)
             cells.append(f'<td class="{cls}">{text}{sub}</td>' if cls else f"<td>{text}{sub}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f'<div class="card scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
@@ -68,12 +68,13 @@ def _plot(folder: Path, fig: Picture) -> str:
 def render_html(page: Page, folder: Path) -> str:
     """folder: where the PNGs named in the page are; they are embedded, so the result stands alone."""
     # The verdict comes first, as in report.md; the title follows as the heading of the details.
-    parts = [f'<p class="headline">{escape(page.headline)}</p>', f"<h1>{escape(page.title)}</h1>",
-             f'<p class="setup">{escape(page.setup)}</p>']
+    parts = [f'<p class="headline">{escape(page.headline)}</p>', f'<p class="verdict">{escape(page.verdict)}</p>',
+             f"<h1>{escape(page.title)}</h1>", f'<p class="setup">{escape(page.setup)}</p>']
     if page.top_figure:
         parts.append(_plot(folder, page.top_figure))
     parts += ["<h2>Scores per run and sampler</h2>",
-              '<p class="caption">Best value per column highlighted in green.</p>',
+              '<p class="caption">Best value per column in bold on green; warnings (a diverged run, an FID curve '
+              'that had not settled) on red.</p>',
               html_table(page.runs)]
     if page.notes:
         parts.append('<ul class="notes">' + "".join(f"<li>{escape(n)}</li>" for n in page.notes) + "</ul>")
@@ -87,14 +88,19 @@ def render_html(page: Page, folder: Path) -> str:
                   html_table(page.published.table), '<p class="caption">How the protocols differ:</p>',
                   '<ul class="notes">' + "".join(f"<li>{escape(d)}</li>" for d in page.published.differences)
                   + "</ul>"]
-    for heading, grids in (("Samples", page.sample_grids), ("Reconstructions of the same inputs", page.recon_grids)):
-        figures = "".join(f'<figure><img alt="{escape(g.caption)}" src="{data_uri(folder / g.file)}">'
-                          f"<figcaption>{escape(g.caption)}</figcaption></figure>" for g in grids)
-        parts += [f"<h2>{heading}</h2>", f'<div class="grids">{figures}</div>']
+    for heading, rows in (("Samples", page.sample_grids), ("Reconstructions of the same inputs", page.recon_grids)):
+        if not rows:  # no run had anything scored
+            continue
+        parts.append(f"<h2>{heading}</h2>")
+        for title, grids in rows:  # one line per run: its grids side by side
+            figures = "".join(f'<figure><img alt="{escape(title)}: {escape(g.caption)}" '
+                              f'src="{data_uri(folder / g.file)}"><figcaption>{escape(g.caption)}</figcaption></figure>'
+                              for g in grids)
+            parts += [f"<h3>{escape(title)}</h3>", f'<div class="grids">{figures}</div>']
     if page.edits:
         parts += ["<h2>Attribute edits</h2>", f'<p class="caption">{escape(page.edits.caption)}</p>']
         for title, grids in page.edits.grids:
-            figures = "".join(f'<figure><img class="edit" alt="{escape(title)}: {escape(g.caption)}" '
+            figures = "".join(f'<figure><img alt="{escape(title)}: {escape(g.caption)}" '
                               f'src="{data_uri(folder / g.file)}"><figcaption>{escape(g.caption)}</figcaption></figure>'
                               for g in grids)
             parts += [f"<h3>{escape(title)}</h3>", f'<div class="grids">{figures}</div>']
