@@ -20,7 +20,7 @@ from vaegan.budget import Budget
 from vaegan.experiment import comparison_configs, plan_run, run_plan
 from vaegan.evaluation.scoring import build_reference
 from vaegan.recipes import RECIPES
-from vaegan.training.methods import MAIN_JOB, METHODS
+from vaegan.methods import MAIN_JOB, METHODS
 
 
 def names_from(known, what: str):
@@ -54,10 +54,10 @@ def main() -> None:
     g.add_argument("--seeds", type=positive_int, default=1, help="train each model with seeds 0..K-1; report mean ± std")
     g.add_argument("--methods", type=names_from(METHODS, "method"), default=MAIN_JOB,
                    help=f"comma-separated methods to train side by side, each with its default recipe "
-                        f"(default: {','.join(MAIN_JOB)}; known: {','.join(METHODS)})")
+                        f"(default: {','.join(MAIN_JOB)}; known: {', '.join(METHODS)})")
     g.add_argument("--recipes", type=names_from(RECIPES, "recipe"), default=None,
                    help=f"comma-separated recipes from vaegan/recipes.py to train side by side, instead of --methods' "
-                        f"defaults (known: {','.join(RECIPES)})")
+                        f"defaults (known: {', '.join(RECIPES)})")
     g.add_argument("--dataset", default=d.data.dataset, choices=sorted(DATASETS))
     g.add_argument("--data-root", default=d.data.root,
                    help="folder holding the dataset files (default: the dataset's standard places)")

@@ -21,32 +21,34 @@ from vaegan.evaluation import EvalConfig
 from vaegan.budget import Budget
 from vaegan.experiment import comparison_configs, plan_run, run_plan
 from vaegan.evaluation.curves import sampler_curve, stability
+from vaegan.evaluation.score_table import BY_KEY, Metric
 from vaegan.evaluation.scoring import build_reference, score_runs
+from vaegan.latent_sampler import SAMPLERS
 from vaegan.recipes import RECIPES
 
-COLUMNS = [  # header, sampler, score key, format
-    ("FID N(0,I) ↓", "prior", "fid", "{:.0f}"),
-    ("FID GMM ↓", "gmm", "fid", "{:.0f}"),
-    ("KID GMM ↓", "gmm", "kid", "{:.3f}"),
-    ("sharpness GMM (1 = real)", "gmm", "sample_laplacian_ratio", "{:.2f}"),
-]
+# (sampler, score key): each column's header and decimals come from the report's table of scores.
+COLUMNS = [("prior", "fid"), ("gmm", "fid"), ("gmm", "kid"), ("gmm", "sample_laplacian_ratio")]
 
 
-def mean_std(values: list[float], fmt: str) -> str:
+def header(sampler: str, key: str) -> str:
+    return f"{BY_KEY[key].label} · {SAMPLERS[sampler].label}"
+
+
+def mean_std(values: list[float], metric: Metric) -> str:
     if not values:
         return "–"
     if len(values) == 1:
-        return fmt.format(values[0])
-    return f"{fmt.format(statistics.mean(values))} ± {fmt.format(statistics.stdev(values))}"
+        return metric.format(values[0])
+    return f"{metric.format(statistics.mean(values))} ± {metric.format(statistics.stdev(values))}"
 
 
 def recipe_table(results, recipe_of: dict, names: tuple[str, ...]) -> str:
     """One markdown row per recipe: mean ± std over its seeds. recipe_of: run folder -> recipe name."""
-    lines = ["| recipe | seeds | steps | " + " | ".join(c[0] for c in COLUMNS) + " | FID rise, 2nd half ↓ |",
+    lines = ["| recipe | seeds | steps | " + " | ".join(header(*c) for c in COLUMNS) + " | FID rise, 2nd half ↓ |",
              "|---" * (len(COLUMNS) + 4) + "|"]
     for name in names:
         runs = [r for r in results if recipe_of[r.run_dir] == name and r.scores]
-        cells = [mean_std([r.sample_scores[s][k] for r in runs if s in r.sample_scores], fmt) for _, s, k, fmt in COLUMNS]
+        cells = [mean_std([r.sample_scores[s][k] for r in runs if s in r.sample_scores], BY_KEY[k]) for s, k in COLUMNS]
         rises = [x for r in runs if (c := sampler_curve(r.curves, "gmm")) and (x := stability(c)) is not None]
         steps = mean_std([r.step for r in runs], "{:.0f}")
         lines.append(f"| {name} | {len(runs)} | {steps} | " + " | ".join(cells) + f" | {mean_std([100 * x for x in rises], '{:.0f}%')} |")

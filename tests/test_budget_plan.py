@@ -5,7 +5,8 @@ import io
 
 import pytest
 
-from vaegan.budget_plan import FAIR_STEPS, RunPlan, announce, plan_of, time_steps, too_few_steps
+from vaegan.methods import METHODS
+from vaegan.budget_plan import RunPlan, announce, plan_of, time_steps, too_few_steps
 from vaegan.config import TrainConfig, VAEGANLossConfig
 from vaegan.models import PRESETS
 
@@ -27,7 +28,7 @@ def test_too_few_vaegan_steps_are_flagged_with_a_budget_that_would_do():
     cfg = TrainConfig(kind="vaegan", minutes=1.0, epochs=None)
     few = RunPlan(cfg, {"main": 0.15}, 400, 60.0)
     warning = too_few_steps(few)
-    needed = FAIR_STEPS["vaegan"]
+    needed = METHODS["vaegan"].fair_steps
     assert "~400 steps" in warning and f"--steps {needed}" in warning
     assert f"--minutes {needed / 400:g}" in warning  # the same step time for the steps it needs: 1 min x 1000 / 400
     by_steps = too_few_steps(RunPlan(dataclasses.replace(cfg, minutes=None, steps=400), {"main": 0.15}, 400, 60.0))

@@ -15,7 +15,7 @@ from vaegan.training import vae_step
 from vaegan.checkpoint import load_checkpoint
 from vaegan.run_folder import checkpoint_path
 from vaegan.training.loop import train
-from vaegan.training.methods import METHODS, Method
+from vaegan.training.methods import TRAINING
 
 
 def set_status(run, status: str) -> None:
@@ -93,7 +93,7 @@ def test_a_run_that_diverges_is_returned_for_the_report(tiny_config, monkeypatch
         return stats
 
     cfg = tiny_config(steps=10, checkpoint_every=2, model=resolve_model_config("auto", 28, 1))
-    monkeypatch.setitem(METHODS, "vae", dataclasses.replace(METHODS["vae"], train_step=poisoned_step))
+    monkeypatch.setitem(TRAINING, "vae", dataclasses.replace(TRAINING["vae"], train_step=poisoned_step))
     out = io.StringIO()
     diverged = run_plan(Plan(cfg, "train"), out)
     assert json.loads((diverged / "status.json").read_text())["status"] == "diverged"

@@ -25,11 +25,12 @@ import torch.multiprocessing as mp
 
 from vaegan.config import DataConfig, TrainConfig
 from vaegan.data import load_dataset, to_model_range
+from vaegan import distributed
 from vaegan.distributed import Processes, SINGLE
 from vaegan.models import resolve_model_config
 from vaegan.run_folder import checkpoint_path, read_status
 from vaegan.training.fid_monitor import FIDMonitor
-from vaegan.training.methods import METHODS
+from vaegan.training.methods import TRAINING
 from vaegan.training.state import build_state
 from metrics import get_extractor
 
@@ -59,7 +60,7 @@ def flat_weights(state) -> torch.Tensor:
 
 def train_steps(cfg: TrainConfig, processes: Processes, images: torch.Tensor, steps: int) -> list[torch.Tensor]:
     """The weights after each of `steps` steps of cfg.kind's step on this process's rows of each global batch."""
-    state = build_state(cfg, METHODS[cfg.kind].optimizer_groups, images, processes)
+    state = build_state(cfg, TRAINING[cfg.kind].optimizer_groups, images, processes)
     for optimizer in state.optimizers.values():
         # Adam's first step is lr * g / (|g| + eps): a gradient that is zero up to round-off (a bias right before a
         # BatchNorm: ~1e-5 here, beside gradients of 1 to 100) would become a full step of random sign. With a large
@@ -70,7 +71,7 @@ def train_steps(cfg: TrainConfig, processes: Processes, images: torch.Tensor, st
     after = []
     for _ in range(steps):
         x = to_model_range(processes.rows(next(state.batches))).contiguous(memory_format=torch.channels_last)
-        METHODS[cfg.kind].train_step(state, x)
+        TRAINING[cfg.kind].train_step(state, x)
         state.step += 1
         after.append(flat_weights(state))
     return after
@@ -125,7 +126,7 @@ def test_two_processes_keep_equal_weights_and_train_as_one_process_with_the_glob
     two = torch.load(tmp_path / "two_processes.pt")
     torch.manual_seed(0)
     one = train_steps(small_config(kind, sync_batchnorm=True), SINGLE, real_images(), STEPS)
-    start = flat_weights(build_state(small_config(kind), METHODS[kind].optimizer_groups, real_images()))
+    start = flat_weights(build_state(small_config(kind), TRAINING[kind].optimizer_groups, real_images()))
     for step, (a, b) in enumerate(zip(two, one), 1):
         assert (b - start).abs().max() > 1e-3, "the weights did not move: the comparison would prove nothing"
         # Relative to how far the weights moved: round-off (other batch splits, other thread counts) gives ~1e-4,
@@ -147,7 +148,7 @@ def test_without_sync_batchnorm_each_process_normalises_its_own_rows(tmp_path, f
     spawn_ok(worker_train_without_sync, str(tmp_path))
     two = torch.load(tmp_path / "two_processes.pt")
     one = train_steps(small_config("vae"), SINGLE, real_images(), 2)
-    start = flat_weights(build_state(small_config("vae"), METHODS["vae"].optimizer_groups, real_images()))
+    start = flat_weights(build_state(small_config("vae"), TRAINING["vae"].optimizer_groups, real_images()))
     assert relative_gap(two[-1], one[-1], start) > 2e-2
 
 
@@ -161,7 +162,7 @@ def monitor_scores(processes: Processes, out_dir: str) -> dict:
     cfg = small_config("vae", fid_every=1, fid_samples=301, fid_gmm_images=200, runs_dir=str(Path(out_dir) / "runs"),
                        data=DataConfig(limit=256))
     test = load_dataset("fashion_mnist", "test")
-    state = build_state(cfg, METHODS["vae"].optimizer_groups, real_images(256))
+    state = build_state(cfg, TRAINING["vae"].optimizer_groups, real_images(256))
     # rank 0 first: it computes and caches the real statistics
     monitor = processes.main_first(lambda: FIDMonitor(cfg, get_extractor("domain"), test, state.batches.images,
                                                       processes))
@@ -248,6 +249,10 @@ def worker_dies(rank: int, out_dir: str) -> None:
         processes.average_([torch.ones(3)])
     except Exception as e:  # noqa: BLE001 - the test reads what a user would see
         (Path(out_dir) / "error.txt").write_text(f"{type(e).__name__}: {e}")
+    finally:
+        # As the scripts do (vaegan/cli.py): leaving gloo's group to the interpreter's exit can abort the process
+        # ("terminate called without an active exception") instead of exiting with its own code.
+        distributed.stop()
 
 
 def test_a_process_that_dies_makes_the_other_stop_with_a_clear_error(tmp_path):

@@ -226,7 +226,7 @@ def test_sweep_refuses_an_empty_recipe_list_and_an_unwritable_out_before_trainin
 def test_render_fid_scores_a_conv_run_at_its_training_size_and_refuses_others(tiny_config, monkeypatch, capsys):
     run = train(tiny_config(steps=2, checkpoint_every=2))
     capsys.readouterr()
-    monkeypatch.setattr(metrics, "get_extractor", lambda name: ProjectionExtractor())
+    monkeypatch.setattr(metrics, "get_extractor", lambda name, **options: ProjectionExtractor())
     run_script("render_fid.py", str(run), "--size", "28", "-n", "64", "--sampler", "prior")
     out = capsys.readouterr().out
     assert "native       (28)" in out and "rendered     (28 -> 28)" in out
@@ -234,7 +234,7 @@ def test_render_fid_scores_a_conv_run_at_its_training_size_and_refuses_others(ti
                         if line.startswith(("native ", "rendered ")) and "FID " in line)
     assert native == rendered  # at the training size the rendered set is the native one
     err = cli_error(capsys, run_script, "render_fid.py", str(run), "--size", "56", "-n", "8")
-    assert "cannot render at other sizes than the 28x28 it was trained at" in err
+    assert "draws only the 28x28 it was trained at" in err
 
 
 # --- 6. sizes and counts that cannot fit ---

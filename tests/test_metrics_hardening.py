@@ -178,9 +178,9 @@ def test_extractor_choices_come_from_the_registry(cli, projection_registered, mo
 
 
 def rgb64_test_data():
-    """What the monitor reads of an ImageDataset: a 64x64 RGB test split and its identity."""
+    """What the monitor reads of an ImageDataset: a 64x64 RGB test split, its identity and its name."""
     images = torch.randint(0, 256, (24, 3, 64, 64), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
-    return SimpleNamespace(images=images, identity="rgb64-test")
+    return SimpleNamespace(images=images, identity="rgb64-test", name="rgb64")
 
 
 @pytest.mark.filterwarnings("ignore:N=.* samples <= D=")  # few samples keep the test fast

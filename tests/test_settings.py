@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from script_runner import run_script
 
 from vaegan.cli import build_parser, config_from_args, refused_on_resume, train_main
 from vaegan.config import OptimConfig, TrainConfig
@@ -80,6 +81,22 @@ def test_a_recipe_value_without_a_flag_survives_the_command_line(fashion_mnist, 
     train_main("vae", ["--dry-run", "--beta", "2", "--decoder", "conv"])
     cfg = json.loads(capsys.readouterr().out)
     assert (cfg["vae"]["beta"], cfg["vae"]["gaussian_sigma"], cfg["model"]["decoder"]) == (2.0, 0.3, "conv")
+
+
+def test_a_dry_run_says_which_sections_the_method_does_not_read(fashion_mnist, capsys):
+    train_main("vae", ["--dry-run", "--limit", "64"])
+    err = capsys.readouterr().err
+    assert "not read by the VAE: softintrovae.*, vaegan.*" in err
+    train_main("vaegan", ["--dry-run", "--limit", "64"])
+    err = capsys.readouterr().err
+    assert "not read by the VAE-GAN: softintrovae.*" in err and "vaegan.*" not in err
+
+
+def test_compare_help_lists_whole_recipe_names(capsys):
+    with pytest.raises(SystemExit):
+        run_script("compare.py", "--help")
+    words = set(capsys.readouterr().out.replace(",", " ").replace(")", " ").split())
+    assert set(RECIPES) <= words  # a name is never split across lines
 
 
 def test_python_and_the_command_line_resolve_the_same_cppn(fashion_mnist, capsys):

@@ -11,7 +11,7 @@ from vaegan.experiment import comparison_configs
 from vaegan.models import PRESETS, Discriminator
 from vaegan.precision import autocast, bf16_is_native
 from vaegan.recipes import DEFAULT_RECIPE, RECIPES, apply_recipe, default_config, recipe_model
-from vaegan.training.methods import METHODS
+from vaegan.training.methods import TRAINING
 from vaegan.training.state import build_state
 from tests.test_vaegan import batch
 
@@ -20,11 +20,11 @@ def stepped(kind: str, **cfg_fields) -> tuple[dict, dict]:
     """One training step of a small28 model from seed 1 -> (stats, networks)."""
     cfg_fields = {"precision": "fp32", **cfg_fields}  # "auto" would be bf16 on some CPUs: compare like with like
     cfg = dataclasses.replace(default_config(kind), model=PRESETS["small28"], seed=1, batch_size=16, **cfg_fields)
-    state = build_state(cfg, METHODS[kind].optimizer_groups, torch.zeros(64, 1, 28, 28, dtype=torch.uint8))
+    state = build_state(cfg, TRAINING[kind].optimizer_groups, torch.zeros(64, 1, 28, 28, dtype=torch.uint8))
     x = batch(n=16)
     if cfg.channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
-    return METHODS[kind].train_step(state, x), state.nets
+    return TRAINING[kind].train_step(state, x), state.nets
 
 
 @pytest.mark.parametrize("kind", ["vae", "vaegan"])
@@ -57,7 +57,7 @@ def test_bf16_runs_the_networks_in_bf16_and_keeps_weights_and_losses_in_fp32(kin
 def test_two_time_scales_give_the_discriminator_its_own_learning_rate():
     cfg = dataclasses.replace(default_config("vaegan"), model=PRESETS["small28"])
     cfg = dataclasses.replace(cfg, optim=dataclasses.replace(cfg.optim, discriminator_lr_scale=4.0))
-    state = build_state(cfg, METHODS["vaegan"].optimizer_groups, torch.zeros(64, 1, 28, 28, dtype=torch.uint8))
+    state = build_state(cfg, TRAINING["vaegan"].optimizer_groups, torch.zeros(64, 1, 28, 28, dtype=torch.uint8))
     lrs = {name: opt.param_groups[0]["lr"] for name, opt in state.optimizers.items()}
     assert lrs["discriminator"] == pytest.approx(4 * lrs["encoder"]) and lrs["decoder"] == lrs["encoder"]
 

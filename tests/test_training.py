@@ -1,6 +1,7 @@
 """The training loop on real Fashion-MNIST: loss goes down, exact resume, checkpoints, NaN, signals, TensorBoard."""
 
 import dataclasses
+import io
 import json
 import os
 import signal
@@ -18,7 +19,7 @@ from vaegan.checkpoint import CheckpointError, load_checkpoint
 from vaegan.training.loop import NonFiniteLossError, resume, train
 from vaegan.training.schedule import checks_due
 from vaegan.training.signals import StoppedBySignal
-from vaegan.training.methods import METHODS, Method
+from vaegan.training.methods import TRAINING
 from vaegan.run_folder import checkpoint_path, numbered_folders, read_status
 from vaegan.trained_run import load_trained_run
 
@@ -251,7 +252,7 @@ def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tiny_config, 
                 next(state.nets["decoder"].parameters()).fill_(float("nan"))
         return stats
 
-    monkeypatch.setitem(METHODS, "vae", dataclasses.replace(METHODS["vae"], train_step=poisoned_step))
+    monkeypatch.setitem(TRAINING, "vae", dataclasses.replace(TRAINING["vae"], train_step=poisoned_step))
     with pytest.raises(NonFiniteLossError, match="diverged at step 6") as e:
         train(tiny_config(steps=20, checkpoint_every=2))
     assert "step 4" in str(e.value)
@@ -273,7 +274,7 @@ def test_a_non_finite_heldout_loss_is_null_in_metrics_and_not_checkpointed(tiny_
                 next(state.nets["decoder"].parameters()).fill_(float("nan"))
         return stats
 
-    monkeypatch.setitem(METHODS, "vae", dataclasses.replace(METHODS["vae"], train_step=poisoned_step))
+    monkeypatch.setitem(TRAINING, "vae", dataclasses.replace(TRAINING["vae"], train_step=poisoned_step))
     with pytest.raises(NonFiniteLossError, match=r"step 4: held-out test/recon=nan.*test/neg_elbo=nan.*\(step 2\)"):
         train(tiny_config(steps=20, checkpoint_every=2))
     run = numbered_folders(tiny_config().runs_dir)[0]
@@ -518,3 +519,10 @@ def test_recalibrated_batchnorm_statistics_are_those_of_the_averaged_weights():
     assert all(torch.equal(p, q) for p, q in zip(params, state.ema["encoder"].parameters()))
     assert all(torch.equal(v, state.nets["encoder"].state_dict()[k]) for k, v in live.items())
     assert not state.ema["encoder"].training and not state.ema["decoder"].training
+
+
+def test_a_finished_run_says_so_in_its_last_line(tiny_config):
+    out = io.StringIO()
+    run = train(tiny_config(steps=3), out=out)
+    last = out.getvalue().strip().splitlines()[-1]
+    assert last.startswith("finished at step 3 (") and last.endswith(str(run / "checkpoints" / "latest.pt"))

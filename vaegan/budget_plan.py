@@ -4,7 +4,7 @@ ends.
 A time budget buys a different number of steps on every machine (a laptop may make a third of a workstation's, a GPU
 thirty times as many), and a VAE-GAN that makes too few is judged on a model that has not learnt yet. So the main
 job times a few training steps of each method here, prints the steps and the ETA, and says when a VAE-GAN would make
-fewer steps than FAIR_STEPS, with the budget that would give it enough.
+fewer steps than its method's fair_steps (vaegan/methods.py), with the budget that would give it enough.
 """
 
 from __future__ import annotations
@@ -19,12 +19,9 @@ import torch
 from vaegan.config import TrainConfig
 from vaegan.data import load_dataset, to_model_range
 from vaegan.precision import to_layout
-from vaegan.training.methods import METHODS
+from vaegan.methods import METHODS
+from vaegan.training.methods import TRAINING
 from vaegan.training.state import build_state
-
-# The fewest VAE-GAN steps at which the main job's verdict is worth reading: the hybrid needs about this many
-# updates before its samples are whole garments (benchmarks/budgets/README.md).
-FAIR_STEPS = {"vaegan": 1000}
 
 
 @dataclass(frozen=True)
@@ -45,7 +42,7 @@ def time_steps(cfg: TrainConfig, train_images: torch.Tensor, steps: int = 6, war
                progress: float = 0.5) -> float:
     """Seconds per training step of cfg's method here, at `progress` through its budget (a throwaway state: nothing
     is written, no run folder). cfg.model must be resolved."""
-    method = METHODS[cfg.kind]
+    method = TRAINING[cfg.kind]
     state = build_state(dataclasses.replace(cfg, ema_horizon=0.0, ema_decay=0.0), method.optimizer_groups,
                         train_images)
     state.progress = progress
@@ -71,7 +68,7 @@ def plan_runs(configs: list[TrainConfig]) -> list[RunPlan]:
         key = dataclasses.replace(cfg, seed=0).to_json()
         if key not in timings:
             timings[key] = {"main": time_steps(cfg, images)}
-            if cfg.kind == "vaegan" and cfg.vaegan.vae_start > 0:
+            if METHODS[cfg.kind].has_vae_start and cfg.vaegan.vae_start > 0:
                 timings[key] = {"vae_start": time_steps(cfg, images, progress=0.0), **timings[key]}
         plans.append(plan_of(cfg, timings[key], len(images)))
     return plans
@@ -87,7 +84,7 @@ def time_fid_check(cfg: TrainConfig) -> float:
     monitor = fid_monitor_for(cfg, load_dataset(d.dataset, "test", **common), train_images, out=None)
     if monitor is None:
         return 0.0
-    state = build_state(cfg, METHODS[cfg.kind].optimizer_groups, train_images)
+    state = build_state(cfg, TRAINING[cfg.kind].optimizer_groups, train_images)
     for net in state.nets.values():
         net.eval()
     start = time.perf_counter()
@@ -118,7 +115,7 @@ def plan_of(cfg: TrainConfig, seconds_per_step: dict[str, float], images_per_epo
 def too_few_steps(plan: RunPlan) -> str | None:
     """A warning when the run would make fewer steps than its method needs to be judged, with the budget that
     would make enough; None when it is enough."""
-    needed = FAIR_STEPS.get(plan.cfg.kind)
+    needed = METHODS[plan.cfg.kind].fair_steps  # the verdict's threshold: the plan warns of what it will refuse
     if needed is None or plan.steps >= needed:
         return None
     if plan.cfg.minutes is not None:
@@ -126,7 +123,7 @@ def too_few_steps(plan: RunPlan) -> str | None:
         enough = f"--minutes {math.ceil(minutes * 2) / 2:g} (or --steps {needed})"
     else:
         enough = f"--steps {needed}"
-    return (f"warning: the {plan.cfg.kind} would make ~{plan.steps:,} steps here, fewer than the ~{needed:,} it needs "
+    return (f"warning: the {METHODS[plan.cfg.kind].label} would make ~{plan.steps:,} steps here, fewer than the ~{needed:,} it needs "
             f"before its samples can be judged; the verdict may not hold. {enough} would give it enough")
 
 

@@ -29,7 +29,7 @@ from vaegan.run_folder import SUBFOLDERS, config_path, metrics_path, read_config
 from vaegan.checkpoint import CheckpointError
 from vaegan.settings import RESUMABLE_ROLES, Entry, entries, get_path, scalar_type
 from vaegan.training.loop import NonFiniteLossError, resume, train
-from vaegan.training.methods import METHODS, method
+from vaegan.methods import METHODS, method
 from vaegan.training.signals import StoppedBySignal
 
 # Errors a user can fix from the message alone; anything else is a bug and keeps its traceback, except a full disk
@@ -106,15 +106,25 @@ def flag_entries(kind: str, root: type = TrainConfig) -> list[Entry]:
 def shown_default(entry: Entry, cfg: TrainConfig, model: dict):
     """What --help gives as a flag's default: the recipe's value (for the architecture: the recipe's change, else
     ModelConfig's), or the setting's own words where the value means something else."""
-    if entry.path.startswith("model."):
-        value = model.get(entry.name, getattr(entry.owner(), entry.name))
+    if entry.path.startswith("model.") and entry.name not in model:  # the preset decides, or ModelConfig
+        value = None if entry.setting.default_text else getattr(entry.owner(), entry.name)
     else:
-        value = get_path(cfg, entry.path)
+        value = model[entry.name] if entry.path.startswith("model.") else get_path(cfg, entry.path)
     if entry.setting.role == "budget" and value is not None:
         return f"{value:g} when no budget flag is given"
-    if entry.setting.default_text is not None and (value is None or entry.path.startswith("model.")):
-        return entry.setting.default_text
-    return "none" if value is None else value
+    if value is None:
+        return entry.setting.default_text or "none"
+    return value
+
+
+def unused_sections(kind: str, root: type = TrainConfig) -> list[str]:
+    """The config sections none of whose settings method `kind` reads (config.json keeps them all, at defaults)."""
+    groups = set((*COMMON_GROUPS, *method(kind).flag_groups))
+    by_section: dict[str, set[str]] = {}
+    for e in entries(root):
+        if "." in e.path and e.setting is not None and e.setting.flag is not None:
+            by_section.setdefault(e.path.split(".")[0], set()).add(e.setting.group)
+    return sorted(name for name, used in by_section.items() if not used & groups)
 
 
 def add_setting(group: argparse._ArgumentGroup, entry: Entry, shown) -> None:
@@ -222,6 +232,9 @@ def train_main(kind: str, argv: Sequence[str] | None = None) -> None:
             if args.dry_run:
                 print(resolve(cfg, model)[0].to_json())
                 print(f"budget: {Budget.of(cfg).describe()}", file=sys.stderr)
+                if unused := unused_sections(kind):
+                    print(f"not read by the {method(kind).label}: {', '.join(s + '.*' for s in unused)} (config.json "
+                          "keeps every field, at its default)", file=sys.stderr)
                 return
             check_writable(cfg.runs_dir, "--runs-dir")
             train(cfg, model_overrides=model, processes=processes)

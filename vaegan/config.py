@@ -25,24 +25,9 @@ from vaegan.settings import (AT_LEAST_ONE, FRACTION, NON_NEGATIVE, POSITIVE, One
 DECODERS = ("conv", "cppn")
 
 
-def _datasets() -> list[str]:
-    from vaegan.data import DATASETS  # the readers import torchvision: only when a parser is built
-    return sorted(DATASETS)
-
-
-def _presets() -> list[str]:
-    from vaegan.models import PRESETS
-    return ["auto", *sorted(PRESETS)]
-
-
-def _extractors() -> list[str]:
-    from metrics import EXTRACTORS
-    return sorted(EXTRACTORS)
-
-
 @dataclass
 class DataConfig:
-    dataset: str = setting("fashion_mnist", "which data set", group="data", choices=_datasets)
+    dataset: str = setting("fashion_mnist", "which data set", group="data", choices="vaegan.data.registry:DATASETS")
     root: str | None = setting(None, "folder holding the dataset files", flag="--data-root", group="data",
                                default_text="the dataset's standard places")
     download: bool = setting(False, "let torchvision download a missing dataset", role="placement", group="data")
@@ -99,8 +84,8 @@ class ModelConfig:
     dis_first_channels: int = setting(32, "stride-1 conv + ReLU, no BN (Larsen et al.)", AT_LEAST_ONE, flag=None)
     dis_channels: tuple[int, ...] = setting(default_factory=lambda: (64, 128, 128), help="stride-2 convs, each + BN + "
                                             "ReLU", range=AT_LEAST_ONE, flag=None)
-    dis_channels_scale: float = setting(1.0, "scale of the discriminator's widths after its first conv (0.5: about 3x "
-                                        "cheaper at 28x28)", POSITIVE, flag="--dis-width", group="discriminator")
+    dis_channels_scale: float = setting(1.0, "scale of the discriminator's widths after its first conv (0.5: half as "
+                                        "wide, a cheaper step)", POSITIVE, flag="--dis-width", group="discriminator")
     dis_fc: int = setting(256, "hidden FC width of the discriminator, + BN + ReLU", AT_LEAST_ONE, flag=None)
     dis_feature_layer: int = setting(4, "Dis_l: the discriminator conv (1-based, the stride-1 conv is 1) whose output, "
                                      "before its BN/ReLU, the feature loss compares", AT_LEAST_ONE,
@@ -206,10 +191,10 @@ def _section(cls):
 
 @dataclass
 class TrainConfig:
-    kind: str = setting("vae", "the method (vaegan/training/methods.py); each has its own script", flag=None)
+    kind: str = setting("vae", "the method (vaegan/methods.py); each has its own script", flag=None)
     data: DataConfig = _section(DataConfig)
     model_preset: str = setting("auto", "architecture (vaegan/models/presets.py); auto: the one for the data's image "
-                                "size", group="model", choices=_presets)
+                                "size", group="model", choices="vaegan.models.presets:PRESET_NAMES")
     model: ModelConfig | None = None  # resolved from model_preset when the run starts (vaegan/resolve.py)
     optim: OptimConfig = _section(OptimConfig)
     vae: VAELossConfig = _section(VAELossConfig)
@@ -262,7 +247,7 @@ class TrainConfig:
     fid_checks: int = setting(0, "instead of --fid-every: this many FIDs evenly spaced over the budget (at 1/N, ..., "
                               "all of it); 0: use --fid-every", NON_NEGATIVE, role="cadence")
     fid_samples: int = setting(5000, "samples per FID during training", Range(2))  # a covariance needs two
-    fid_extractor: str = setting("domain", "features of the FID during training", choices=_extractors)
+    fid_extractor: str = setting("domain", "features of the FID during training", choices="metrics:EXTRACTORS")
     # One mixture fit swings with its EM optimum and its samples (benchmarks/RECIPES.md): fid_gmm_fits averages
     # several, each from its own k-means start and scored on its own fid_samples codes.
     fid_gmm_images: int = setting(10000, "also score samples of a latent mixture (vaegan/latent_sampler.py) fitted to "

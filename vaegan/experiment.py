@@ -23,7 +23,7 @@ from vaegan.resolve import configure, resolve
 from vaegan.run_folder import checkpoint_path, config_path, numbered_folders, read_status, safe_label
 from vaegan.settings import IGNORED_ON_REUSE, paths_with_roles
 from vaegan.training.loop import NonFiniteLossError, resume, train
-from vaegan.training.methods import MAIN_JOB, METHODS
+from vaegan.methods import MAIN_JOB, METHODS
 
 IGNORED_ON_REUSE_PATHS = paths_with_roles(TrainConfig, IGNORED_ON_REUSE)
 

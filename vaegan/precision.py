@@ -3,7 +3,7 @@
 Weights, optimizer state and every loss reduction stay in fp32; only the forward passes of the networks run in
 bfloat16 under autocast (its backward follows the forward's dtypes). bf16 pays where the chip has bf16 matrix units:
 CUDA, or a CPU with AMX or AVX512-BF16. On a CPU without them bf16 is emulated and measured slower than fp32
-(`scripts/benchmark.py` prints both). "auto", the default, picks bf16 where `bf16_is_native` and fp32 elsewhere; a run
+(`scripts/dev/benchmark.py` prints both). "auto", the default, picks bf16 where `bf16_is_native` and fp32 elsewhere; a run
 resolves it when it starts and keeps the choice in its config.
 """
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 from vaegan.config import TrainConfig
-from vaegan.training.methods import METHODS, method
+from vaegan.methods import METHODS, method
 
 # The coordinate decoder with ModelConfig's CPPN defaults (Fourier features, a shift grid of half the image size):
 # the same from Python, a recipe and `--decoder cppn`.
@@ -25,8 +25,8 @@ def _over_budget(lr_final: float, lr_hold: float, ema_horizon: float, vae_start:
 
 
 RECIPES: dict[str, dict] = {
-    # The pixel VAE: Adam 1e-3 (TrainConfig's defaults). No weight average: measured, it made the VAE's samples
-    # worse (N(0, I) FID 696 averaged vs 477 live after 5000 steps; benchmarks/RECIPES.md), while it helps the VAE-GAN.
+    # The pixel VAE: Adam 1e-3 (TrainConfig's defaults). No weight average: it made the VAE's samples worse while it
+    # helps the VAE-GAN (benchmarks/RECIPES.md).
     "vae": {"kind": "vae"},
     # Larsen et al. as published: RMSProp 3e-4 for all three networks (section 4), no stabiliser.
     "paper": {"kind": "vaegan", "optim": {"name": "rmsprop", "lr": 3e-4}},
@@ -35,54 +35,45 @@ RECIPES: dict[str, dict] = {
     # + two time scales: the discriminator learns 2x faster than encoder and decoder (Heusel et al. 2017).
     "paper+ema+ttur": {"kind": "vaegan", "optim": {"name": "rmsprop", "lr": 3e-4, "discriminator_lr_scale": 2.0},
                        "ema_decay": 0.999},
-    # + a discriminator of half the width after its first layer: 1.7x the steps in the same time at 28x28.
+    # + a discriminator of half the width after its first layer: more steps in the same time (benchmarks/RECIPES.md).
     "paper+ema+slim_dis": {"kind": "vaegan", "optim": {"name": "rmsprop", "lr": 3e-4}, "ema_decay": 0.999,
                            "model": {"dis_channels_scale": 0.5}},
-    # The same without the weight average: the default. Scored side by side on the same 10-minute runs (3 seeds),
-    # the live weights beat their average (GMM FID 86 vs 98, sharpness 0.91 vs 0.76): by then the live decoder has
-    # stopped oscillating, and the average only lags it.
+    # The same without the weight average. Scored side by side on the same 10-minute runs, the live weights beat
+    # their plain average: by then the live decoder has stopped oscillating, and the average only lags it.
     "paper+slim_dis": {"kind": "vaegan", "optim": {"name": "rmsprop", "lr": 3e-4},
                        "model": {"dis_channels_scale": 0.5}},
-    # + an R1 penalty on the discriminator (Mescheder et al. 2018), weight 1, every 4th step. The main job
-    # at 10 minutes, 3 seeds (benchmarks/report-10min-3seeds/): mixture FID 55.6 ± 3.3 against 78.0 ± 19.0 for
-    # paper+slim_dis, N(0, I) FID 435 against 562. It costs ~12% more time per step (the double backward every 4th step).
+    # + an R1 penalty on the discriminator (Mescheder et al. 2018), weight 1, every 4th step: better and steadier in
+    # the 10-minute main job (benchmarks/report-10min-3seeds/), at the cost of a double backward every 4th step.
     "paper+slim_dis+r1": {"kind": "vaegan", "optim": {"name": "rmsprop", "lr": 3e-4},
                           "vaegan": {"r1_weight": 1.0, "r1_every": 4}, "model": {"dis_channels_scale": 0.5}},
-    # + twice the learning rate (6e-4), halved after every epoch (937 steps at batch 64). R1 lets the
-    # higher rate reach in ~800 steps what 3e-4 reaches in ~1,400 (seed 0: mixture FID 76 at step 800 against 110);
-    # kept at 6e-4 it then degrades (79, 83, 104 by step 1,400); halved, it holds (66, 72, 74). In the 10-minute main job
-    # (3 seeds): mixture FID 51.0 ± 3.8 against 55.6 ± 3.3 for paper+slim_dis+r1 (benchmarks/RECIPES.md).
+    # + twice the learning rate (6e-4), halved after every epoch. R1 lets the higher rate learn faster; kept at 6e-4
+    # it then degrades, halved it holds (benchmarks/RECIPES.md).
     "paper+slim_dis+r1+lr_decay": {"kind": "vaegan", "optim": {"name": "rmsprop", "lr": 6e-4, "lr_decay_per_epoch": 0.5},
                                    "vaegan": {"r1_weight": 1.0, "r1_every": 4}, "model": {"dis_channels_scale": 0.5}},
     # + a weight average of encoder and decoder for sampling, its BatchNorm statistics recomputed for its own weights
-    # (vaegan/training/ema.py). On the same run (seed 0) it beat the live weights at every check, mixture FID 71, 63,
-    # 52, 51 against 76, 66, 72, 74 over steps 800-1,400. In the 10-minute main job (3 seeds, the budget counting
-    # training steps only): mixture FID 38.3 / 32.5 / 34.2, the lowest yet, but still falling at the end, so each
-    # curve's second half lay 31-78% above its end (benchmarks/RECIPES.md).
-    # Within 10 minutes the ramp (1 + n) / (10 + n) keeps the decay below 0.995 (~110 steps' horizon at step 1,000).
+    # (vaegan/training/ema.py): it beat the live weights at every check, but the curves were still falling at the end
+    # of 10 minutes (benchmarks/RECIPES.md).
     "paper+slim_dis+r1+lr_decay+ema": {"kind": "vaegan", "ema_decay": 0.995,
                                        "optim": {"name": "rmsprop", "lr": 6e-4, "lr_decay_per_epoch": 0.5},
                                        "vaegan": {"r1_weight": 1.0, "r1_every": 4}, "model": {"dis_channels_scale": 0.5}},
-    # The same with the learning rate cut faster, x0.35 per epoch instead of x0.5 (5.8e-5 instead of 1.5e-4 by step
-    # 2,000): the default. It settles by the middle of a 10-minute run, so the score does not hang on where the budget
-    # ends: in the main job (3 seeds) mixture FID 53.8 / 45.3 / 38.9, each curve's second half within 15% of its end.
+    # The same with the learning rate cut faster, x0.35 per epoch: the default before schedules followed the budget.
+    # It settles within a 10-minute run on the machine it was tuned on, but a run of fewer epochs never gets the cut.
     "paper+slim_dis+r1+fast_decay+ema": {"kind": "vaegan", "ema_decay": 0.995,
                                          "optim": {"name": "rmsprop", "lr": 6e-4, "lr_decay_per_epoch": 0.35},
                                          "vaegan": {"r1_weight": 1.0, "r1_every": 4},
                                          "model": {"dis_channels_scale": 0.5}},
     # Every schedule over the run's progress through its budget (vaegan/training/schedule.py), so a run of 400 steps
-    # and one of 6,000 end on the same schedule: shapes measured at 425 and 2,500 steps (benchmarks/budgets/).
-    # The default: the full rate for the first 75% of the budget, then down to x0.1 at its end, and a weight average
-    # over the last 10% of the steps done. Mixture FID at 425 steps 212 (no decay: 173), at 2,500 steps 36.8 (the
-    # x0.35-per-epoch recipe above: 51.0).
+    # and one of 6,000 end on the same schedule (the shapes compared: benchmarks/budgets/README.md). The default: the
+    # full rate for the first 75% of the budget, then down to x0.1 at its end, and a weight average over the last 10%
+    # of the steps done: near the best at short budgets and far better than the per-epoch cut at long ones.
     "paper+slim_dis+r1+late_decay+ema": _over_budget(lr_final=0.1, lr_hold=0.75, ema_horizon=0.1),
-    # No decay: the best at 425 steps (mixture FID 173), what degrades past ~1,000 steps without a cut (RECIPES.md).
+    # No decay: the best of the shapes at the shortest budget, and what degrades in long runs without a cut.
     "paper+slim_dis+r1+ema_horizon": _over_budget(lr_final=1.0, lr_hold=0.0, ema_horizon=0.1),
-    # Earlier or deeper cuts cost short runs most: held for half the budget, then down to x0.05 (425 steps: 341) ...
+    # Earlier or deeper cuts cost short runs most: held for half the budget, then down to x0.05 ...
     "paper+slim_dis+r1+hold_decay+ema": _over_budget(lr_final=0.05, lr_hold=0.5, ema_horizon=0.1),
-    # ... and the x0.35-per-epoch cut stretched over the whole budget, down to x0.02 (425 steps: 778).
+    # ... and the x0.35-per-epoch cut stretched over the whole budget, down to x0.02.
     "paper+slim_dis+r1+budget_decay+ema": _over_budget(lr_final=0.02, lr_hold=0.0, ema_horizon=0.06),
-    # With a VAE start (the first 20% a pixel VAE): worse at equal steps (425 steps: 615 and 621).
+    # With a VAE start (the first 20% a pixel VAE): worse at equal steps.
     "paper+slim_dis+r1+hold_decay+ema+vae_start": _over_budget(lr_final=0.05, lr_hold=0.5, ema_horizon=0.1,
                                                                vae_start=0.2),
     "paper+slim_dis+r1+budget_decay+ema+vae_start": _over_budget(lr_final=0.02, lr_hold=0.0, ema_horizon=0.06,
@@ -108,7 +99,7 @@ RECIPES["paper+slim_dis+r1+late_decay+ema+cppn"] = {
     "model": {**RECIPES["paper+slim_dis+r1+late_decay+ema"]["model"], **CPPN_DECODER}}
 
 # What `scripts/train_*.py` and `make report` use, by method (each method's descriptor names its own,
-# vaegan/training/methods.py); benchmarks/RECIPES.md holds the measurements behind them.
+# vaegan/methods.py); benchmarks/RECIPES.md holds the measurements behind them.
 DEFAULT_RECIPE = {name: m.default_recipe for name, m in METHODS.items()}
 
 

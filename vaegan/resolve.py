@@ -21,7 +21,7 @@ from vaegan.models import resolve_model_config
 from vaegan.precision import resolve_precision
 from vaegan.recipes import RECIPES, apply_recipe, default_recipe
 from vaegan.settings import RESUMABLE_ROLES, paths_with_roles, replace_paths
-from vaegan.training.methods import method
+from vaegan.methods import method
 
 
 resumable = paths_with_roles(TrainConfig, RESUMABLE_ROLES)

@@ -18,6 +18,7 @@ Roles say what a field is to a run:
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import math
 import types
 import typing
@@ -81,9 +82,10 @@ class Setting:
     range: the allowed values of a numeric field (of each element, for a tuple); None for any other field.
     flag: its command-line flag; NAME_FLAG derives it from the name, None: no flag (set from Python or a recipe only).
     group: the --help section it is listed in; a method's flags are the common groups plus its own
-        (vaegan/training/methods.py `Method.flag_groups`).
-    choices: the allowed strings, or a function returning them (called when the parser is built: the lists of
-        datasets, presets and extractors live in modules that import torch).
+        (vaegan/methods.py `Method.flag_groups`).
+    choices: the allowed strings, or "module:NAME" for a list or dict kept elsewhere (read when a parser is built:
+        the datasets, presets and extractors live in modules that import torch, and the presets' module imports this
+        package's configs).
     metavar: the value's name in --help (e.g. RUN_DIR).
     default_text: what --help says for the default where the field's own default is not what a run gets (None
         meaning "the dataset's own size", a value the model preset sets).
@@ -94,7 +96,7 @@ class Setting:
     role: str = "result"
     flag: str | None = NAME_FLAG
     group: str = "run"
-    choices: tuple[str, ...] | Callable[[], typing.Iterable[str]] | None = None
+    choices: tuple[str, ...] | str | None = None
     default_text: str | None = None
     metavar: str | None = None
 
@@ -105,7 +107,11 @@ class Setting:
     def allowed_choices(self) -> list[str] | None:
         if self.choices is None:
             return None
-        return list(self.choices() if callable(self.choices) else self.choices)
+        if isinstance(self.choices, str):
+            module, name = self.choices.split(":")
+            found = getattr(importlib.import_module(module), name)
+            return sorted(found) if isinstance(found, dict) else list(found)
+        return list(self.choices)
 
 
 def setting(default: Any = dataclasses.MISSING, help: str = "", range: Range | OneOf | None = None, *,

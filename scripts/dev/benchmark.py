@@ -41,7 +41,7 @@ from vaegan.data import load_dataset, to_model_range
 from vaegan.models import resolve_model_config
 from vaegan.precision import bf16_is_native, to_layout
 from vaegan.recipes import CPPN_DECODER, DEFAULT_RECIPE, default_config, recipe_model
-from vaegan.training.methods import METHODS
+from vaegan.training.methods import TRAINING
 from vaegan.training.state import build_state
 
 REPO = Path(__file__).resolve().parents[2]
@@ -145,7 +145,7 @@ def train_cell(kind: str, mode: str, images: torch.Tensor, sizes: Sizes, device:
     cfg = dataclasses.replace(default_config(kind), model=model,
                               batch_size=sizes.batch_size, device=device, precision=precision,
                               channels_last=channels_last)
-    method = METHODS[kind]
+    method = TRAINING[kind]
     state = build_state(cfg, method.optimizer_groups, images)
     state.progress = 0.5  # past a VAE-GAN recipe's VAE start: the three-phase step is what is timed
 

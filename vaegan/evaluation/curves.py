@@ -8,14 +8,16 @@ or from the latent GMM (vaegan.latent_sampler).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from vaegan.checkpoint import train_seconds
+from vaegan.fid_key import FIDKey
 from vaegan.latent_sampler import SAMPLERS
 
-FID_KEY = re.compile(r"^fid(_ema)?(_gmm)?/([a-z0-9_]+)$")
 STABILITY_TARGET = 0.15  # a curve that still rises more than 15% above its final FID late in training has not settled
+# Fewest FID checks for the stability measure: with 2 or 3 the "second half" holds one or two points and the rise is
+# 0% or noise, which would read as a settled curve.
+STABILITY_POINTS = 4
 
 
 @dataclass(frozen=True)
@@ -29,16 +31,16 @@ class Curve:
     @property
     def ema(self) -> bool:
         """Scored with the EMA of the decoder's weights (else the live weights)."""
-        return FID_KEY.match(self.key).group(1) is not None
+        return FIDKey.parse(self.key).ema
 
     @property
     def sampler(self) -> str:
         """A name in vaegan.latent_sampler.SAMPLERS: where the scored samples' z came from."""
-        return "gmm" if FID_KEY.match(self.key).group(2) else "prior"
+        return FIDKey.parse(self.key).sampler
 
     @property
     def extractor(self) -> str:
-        return FID_KEY.match(self.key).group(3)
+        return FIDKey.parse(self.key).extractor
 
     @property
     def variant(self) -> str:
@@ -47,9 +49,9 @@ class Curve:
 
 
 def fid_curves(records: dict[int, dict]) -> dict[str, Curve]:
-    """{key: Curve} for every FID key (FID_KEY) logged during training, sorted by key; {} when none was.
+    """{key: Curve} for every FID key (vaegan.fid_key.FIDKey) logged during training, sorted by key; {} when none was.
     records: vaegan.run_folder.read_metrics; a null value (not finite when logged) is no point of the curve."""
-    keys = sorted({k for r in records.values() for k in r if FID_KEY.match(k)})
+    keys = sorted({k for r in records.values() for k in r if FIDKey.parse(k) is not None})
     curves = {}
     for key in keys:
         points = [(s, r.get("wall_seconds"), train_seconds(r), float(r[key]))
@@ -68,10 +70,10 @@ def sampler_curve(curves: dict[str, Curve], sampler: str | None) -> Curve | None
 
 def stability(curve: Curve) -> float | None:
     """The highest FID in the second half of training (steps >= half the last logged step) over the final FID,
-    minus 1: 0.08 = the curve was at most 8% above where it ended. None with fewer than two points or a final FID
-    <= 0, where the ratio means nothing."""
+    minus 1: 0.08 = the curve was at most 8% above where it ended. None with fewer than STABILITY_POINTS points or a
+    final FID <= 0, where the ratio means nothing."""
     final = curve.values[-1]
-    if len(curve.values) < 2 or final <= 0:
+    if len(curve.values) < STABILITY_POINTS or final <= 0:
         return None
     late = [v for s, v in zip(curve.steps, curve.values) if s >= curve.steps[-1] / 2]
     return max(late) / final - 1

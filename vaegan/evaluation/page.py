@@ -4,40 +4,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from vaegan.evaluation.curves import STABILITY_TARGET
+from vaegan.evaluation.curves import STABILITY_POINTS, STABILITY_TARGET
 from vaegan.evaluation.scoring import EvalConfig, Reference, RunResult
 from vaegan.evaluation.figures import SAMPLE_LINES
 from vaegan.evaluation.published import PROTOCOL, PROTOCOL_SAMPLES, published_fids
-from vaegan.evaluation.summary import (budget_text, fidelity_diversity, kind_label, row_label, run_labels, score_rows,
-                                       summarize, verdict)
+from vaegan.evaluation.summary import (FAIR_STEPS, NOT_LEARNED_FID, budget_text, fidelity_diversity, headline,
+                                       kind_label, row_label, run_labels, score_rows, summarize, verdict)
 from vaegan.evaluation.table import Cell, Table, kinds_table, runs_table
 from vaegan.latent_sampler import SAMPLERS
+from vaegan.evaluation.score_table import SCORE_EXPLANATIONS
+from vaegan.methods import label
 
 EXPLANATIONS = (
     ("N(0,I) and GMM", "where the decoded z come from. N(0, I) is the prior both models are trained towards, but "
      "the codes the encoder actually uses (the aggregate posterior) leave holes in it, and prior samples that land "
      "there decode badly. The GMM samples where the training codes are: it isolates the decoder's quality from "
      "that mismatch."),
-    ("FID", "Fréchet distance between Gaussians fitted to extractor features of real and generated images; lower is "
-     "closer to the data. Only comparable between reports with the same extractor id (hash) and N."),
-    ("KID", "Kernel Inception Distance: unbiased MMD² with a cubic kernel on the same features, mean ± std over "
-     "random subsets; about 0 for two samples of one distribution."),
-    ("precision / recall", "improved precision and recall (Kynkäänniemi et al. 2019, k = 3) on the same features: "
-     "the share of samples inside the real images' manifold (fidelity), and of real images inside the samples' "
-     "manifold (diversity); each manifold is the union of balls reaching each point's 3rd nearest neighbour."),
-    ("density / coverage", "Naeem et al. 2020 (k = 5): how many real balls contain a sample on average, divided by "
-     "k (fidelity, about 1 for samples like the data, can exceed 1), and the share of real images whose ball holds "
-     "a sample (diversity). Unlike precision and recall, outliers cannot inflate them."),
-    ("Inception FID / precision / …", "the same scores on TF's FID Inception pool3 features (with --inception): the "
-     "features published Fashion-MNIST and MNIST FIDs use; the images are upsampled from 28×28 to 299×299."),
-    ("recon FID", "FID of the reconstructions Dec(μ(x)) of the first N test images."),
-    ("sharpness", "variance of the Laplacian and share of spectral energy above 0.25 cycles/pixel, each divided by "
-     "the same quantity on real images: 1.0 = as sharp as real, below 1 = blurrier (above 1: noisier than real)."),
-    ("MSE / PSNR / SSIM", "pixel error of the reconstructions on the [0, 1] scale; a blurry mean image can score "
-     "well here, which is why FID and sharpness sit next to them."),
+    *SCORE_EXPLANATIONS,
     ("FID rise in 2nd half", "from the FID logged during training (the EMA decoder's where the run kept one, with the "
      "row's sampler): the highest FID over the second half of the logged steps relative to the final FID. Above "
-     f"{STABILITY_TARGET:.0%} the curve had not settled, and the final score depends on where training stopped."),
+     f"{STABILITY_TARGET:.0%} the curve had not settled, and the final score depends on where training stopped. "
+     f"“too few points” below {STABILITY_POINTS} FID checks, where the second half holds one or two and the rise "
+     "would read 0% whatever the curve did."),
+    ("too short to judge", "a run scored below its method's fewest steps ("
+     + ", ".join(f"{label(k)} {n:,}" for k, n in FAIR_STEPS.items()) + "), or a run whose best FID says its samples are noise (above "
+     f"{NOT_LEARNED_FID['domain']:,.0f} on the domain features), is not ranked: sharpness or KID of noise is no "
+     "merit. The headline says which run and why; train longer (--minutes, --steps) and score again."),
 )
 
 
@@ -54,16 +46,20 @@ class Grid:
     file: str
 
 
+GridRow = tuple[str, list[Grid]]  # (row title, grids shown side by side on one line)
+
+
 @dataclass
 class Page:
     title: str
-    headline: str  # the verdict: the report's first line
+    headline: str  # the verdict in one sentence: the report's first line
+    verdict: str  # the verdict in full, under the headline
     setup: str  # how everything was scored, one paragraph
     runs: Table
     kinds: Table | None  # mean ± std per kind, when some kind has several runs
-    notes: list[str]  # per-run warnings (diverged, interrupted)
-    sample_grids: list[Grid]
-    recon_grids: list[Grid]
+    notes: list[str]  # per-run warnings (diverged, interrupted, too few FID checks)
+    sample_grids: list[GridRow]  # the real images, then a row per run: its samplers side by side
+    recon_grids: list[GridRow]  # a row per run: the inputs beside its reconstructions of them
     figures: list[Picture] = field(default_factory=list)  # in page order, after the grids
     top_figure: Picture | None = None  # the score bars under the headline
     explanations: tuple = EXPLANATIONS
@@ -109,15 +105,22 @@ def build_page(results: list[RunResult], reference: Reference, cfg: EvalConfig, 
     else:
         notes += [f"{label} logged no FID during training; it has no curve." for r, label in zip(results, labels)
                   if not r.curves]
+        notes += [f"{label} logged FID {n} time{'s' if n > 1 else ''} during training: too few points to show a "
+                  f"trend or whether it settled ({STABILITY_POINTS} or more do; --fid-checks sets how many)."
+                  for r, label in zip(results, labels) if r.curves
+                  and (n := max(len(c.values) for c in r.curves.values())) < STABILITY_POINTS]
     real = Grid(f"real (test images 1–{min(64, len(reference.test_images))})", files["real"])
-    sample_grids, recon_grids = [Grid("real test images", files["real"])], [real]
+    sample_grids: list[GridRow] = [("Real test images", [Grid("real test images", files["real"])])]
+    recon_grids: list[GridRow] = []
     for i, (r, label) in enumerate(zip(results, labels)):
         flag = " — diverged run, last good checkpoint" if r.diverged else ""
-        for sampler in r.samples:
-            sample_grids.append(Grid(f"{label} · {SAMPLERS[sampler].label} samples (step {r.step}){flag}",
-                                     files[f"samples/{i}/{sampler}"]))
+        if r.samples:
+            sample_grids.append((f"{label} (step {r.step}){flag}",
+                                 [Grid(f"{SAMPLERS[sampler].label} samples", files[f"samples/{i}/{sampler}"])
+                                  for sampler in r.samples]))
         if f"recon/{i}" in files:
-            recon_grids.append(Grid(f"{label}: reconstructions (step {r.step}){flag}", files[f"recon/{i}"]))
+            recon_grids.append((f"{label} (step {r.step}){flag}",
+                                [real, Grid("its reconstructions", files[f"recon/{i}"])]))
     figures = [Picture("Zoomed in", files["zoom"], "A few images enlarged pixel for pixel (nearest neighbour): blur is "
                       "visible as soft edges and missing texture.")]
     if "curves" in files:
@@ -139,7 +142,7 @@ def build_page(results: list[RunResult], reference: Reference, cfg: EvalConfig, 
                   f"{cfg.inception_samples} samples per model and sampler against the first {reference.inception.n} "
                   f"test images, generated images {'min-max stretched per image' if cfg.inception_stretch else 'not stretched'} "
                   f"(--inception-stretch, off by default).")
-    return Page(title, verdict(rows), setup, runs_table(rows), kinds, notes, sample_grids, recon_grids,
+    return Page(title, headline(rows), verdict(rows), setup, runs_table(rows), kinds, notes, sample_grids, recon_grids,
                 figures, Picture("Scores", files["scores"], "") if "scores" in files else None,
                 edits=edits_section(results, labels, cfg, files), fidelity=fidelity_diversity(rows),
                 published=published_section(rows, summary, reference, cfg))

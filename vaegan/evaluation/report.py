@@ -17,7 +17,7 @@ from typing import TextIO
 
 from metrics.precision_recall import DC_K, PR_K
 from vaegan.atomic import atomic_write_text
-from vaegan.attributes import MAX_IMAGES as ATTRIBUTE_IMAGES, edit_grid
+from vaegan.attributes import MAX_IMAGES as ATTRIBUTE_IMAGES
 from vaegan.distributed import SINGLE, Processes, Silent
 from vaegan.evaluation import figures
 from vaegan.evaluation.html_page import render_html
@@ -30,7 +30,6 @@ from vaegan.evaluation.scoring import (PREVIEW, EvalConfig, Reference, RunResult
 from vaegan.evaluation.summary import row_label, run_labels, score_rows, summarize
 from vaegan.latent_sampler import GMM_SEED, MAX_IMAGES, N_COMPONENTS
 from vaegan.run_folder import claim_numbered_folder, finite_or_null, folder_number, safe_label
-from vaegan.sampling import save_png
 
 FORMAT = "vaegan-evaluation"
 # 2: sample scores per latent sampler, FID curves per logged variant; 3: attribute edits; 4: precision, recall,
@@ -102,7 +101,7 @@ def write_figures(results: list[RunResult], reference: Reference, folder: Path) 
     for i, r in enumerate(results):
         for e in r.edits:
             files[f"edit/{i}/{e.edit.title}"] = f"{i:02d}-{r.name}-edit-{e.edit.slug}.png"
-            save_png(edit_grid(e), folder / files[f"edit/{i}/{e.edit.title}"])
+            figures.save_edit_grid(e, folder / files[f"edit/{i}/{e.edit.title}"])
     if figures.edit_curves_figure([(label, r.edits) for r, label in zip(results, labels)], folder / "edit_curves.png"):
         files["edit_curves"] = "edit_curves.png"
     return files

@@ -41,6 +41,7 @@ from vaegan.data import DatasetNotFoundError, load_dataset
 from vaegan.data.labels import Labels, NoLabelsError, dataset_labels
 from vaegan.distributed import SINGLE, Processes, ShardedExtractor
 from vaegan.evaluation.curves import Curve, fid_curves
+from vaegan.evaluation.score_table import BY_KEY
 from vaegan.latent_sampler import SAMPLERS, check_sampler_names, latent_codes, trained_run_gmm
 from vaegan.run_folder import RunStatus, checkpoint_path, config_path, read_config, read_metrics, read_status
 from vaegan.sampling import decode, reconstructions
@@ -167,10 +168,10 @@ def inception_extractor(cfg: EvalConfig):
 def build_inception_reference(test_images: torch.Tensor, identity: str, cfg: EvalConfig, extractor,
                               out: TextIO = sys.stdout, processes: Processes = SINGLE) -> InceptionReference:
     """Features and statistics of the first cfg.inception_reference_size test images under `extractor`, from the
-    per-machine cache (metrics.tf_inception_weights.cache_dir()/fid-reference), extracted and written there by
+    per-machine cache (metrics.wheel_files.cache_dir()/fid-reference), extracted and written there by
     rank 0 on a miss, with progress lines. The cache key names the exact test pixels, the count and the extractor
     id (weights hash included), so a changed dataset or weights file is never served old numbers."""
-    from metrics.tf_inception_weights import cache_dir
+    from metrics.wheel_files import cache_dir
     real = test_images[: cfg.inception_reference_size]
     n = len(real)
     if n <= DC_K:
@@ -302,6 +303,9 @@ def build_reference(dataset: str, root: str | None, image_size: int | None, cfg:
     options = {"device": cfg.device}
     if cfg.extractor == "inception":
         options["weights_path"] = cfg.inception_weights
+    else:  # the domain network bundled for this data (MNIST's for MNIST), Fashion-MNIST's by default
+        options["dataset"] = test.name
+    dataset = test.name  # the data actually read: "mnist_5k_subset" where --dataset mnist fell back to the subset
     extractor = get_extractor(cfg.extractor, **options)
     print(f"reference: {len(real)} {dataset} test images ({', '.join(test.sources)}), features by {extractor.id}",
           file=out, flush=True)
@@ -441,12 +445,15 @@ def score_runs(run_dirs: list[Path], reference: Reference, cfg: EvalConfig, out:
         if result.scores is None:
             summary = result.note
         else:
-            samples = "; ".join(f"{SAMPLERS[name].label} FID {s['fid']:.2f}, KID {s['kid']:.4f}, sharpness "
-                                f"{s['sample_laplacian_ratio']:.2f} of real"
-                                + (f", Inception FID {s['inception_fid']:.2f}" if "inception_fid" in s else "")
+            def shown(scores: dict, key: str) -> str:  # as the report's table shows it
+                return BY_KEY[key].format(scores[key])
+
+            samples = "; ".join(f"{SAMPLERS[name].label} FID {shown(s, 'fid')}, KID {shown(s, 'kid')}, sharpness "
+                                f"{shown(s, 'sample_laplacian_ratio')} of real"
+                                + (f", Inception FID {shown(s, 'inception_fid')}" if "inception_fid" in s else "")
                                 for name, s in result.sample_scores.items())
-            summary = (f"step {result.step}: {samples}; recon FID {result.scores['recon_fid']:.2f}, "
-                       f"SSIM {result.scores['ssim']:.3f}")
+            summary = (f"step {result.step}: {samples}; recon FID {shown(result.scores, 'recon_fid')}, "
+                       f"SSIM {shown(result.scores, 'ssim')}")
             curves = [f"{e.edit.title} P {e.p_target[0]:.2f}→{e.p_target[-1]:.2f}" for e in result.edits if e.p_target]
             if curves:
                 summary += f"; edits: {', '.join(curves)}"

@@ -9,71 +9,28 @@ from dataclasses import dataclass
 import numpy as np
 
 from vaegan.evaluation.curves import Curve, sampler_curve
+from vaegan.evaluation.score_table import ASPECT_METRICS, METRICS, VERDICT_METRICS, Metric, badness, shown_metrics
 from vaegan.evaluation.scoring import RunResult
 from vaegan.latent_sampler import SAMPLERS
+from vaegan.methods import METHODS, label
 
-KIND_LABELS = {"vae": "VAE", "vaegan": "VAE-GAN", "softintrovae": "Soft-IntroVAE"}
 # A mean gap of 2 pooled standard deviations between two groups of seeds is what seed noise rarely makes.
 SEPARATED_AT = 2.0
-
-
-@dataclass(frozen=True)
-class Metric:
-    key: str  # key in Row.scores
-    label: str  # column header
-    better: str  # "lower" | "higher" | "one" (closest to 1.0, i.e. as sharp as real)
-    digits: int  # decimals shown
-    name: str = ""  # in sentences, e.g. "sharpness"; "" for metrics the verdict does not name
-    aspect: str = ""  # "fidelity" | "diversity" for the nearest-neighbour scores: said in their own sentences
-    optional: bool = False  # a column only when some row has it (the Inception scores, with --inception)
-
-    def decimals(self, value: float) -> int:
-        """Decimals to show for values as large as `value`: `digits`, or 1 from 100 up (an untrained model's
-        FID/KID), where more are noise."""
-        return self.digits if abs(value) < 100 else 1
-
-
-METRICS = (
-    Metric("fid", "FID ↓", "lower", 2, "FID"),
-    Metric("kid", "KID ↓", "lower", 4, "KID"),
-    # Nearest-neighbour scores on the same features (metrics.precision_recall: k = 3 and k = 5).
-    Metric("precision", "precision ↑", "higher", 3, "precision", aspect="fidelity"),
-    Metric("recall", "recall ↑", "higher", 3, "recall", aspect="diversity"),
-    Metric("density", "density ↑", "higher", 3, "density", aspect="fidelity"),
-    Metric("coverage", "coverage ↑", "higher", 3, "coverage", aspect="diversity"),
-    # The same on TF's FID Inception pool3 features, with --inception (10,000 samples: the published protocol).
-    Metric("inception_fid", "Inception FID ↓", "lower", 2, "Inception FID", optional=True),
-    Metric("inception_precision", "Inception precision ↑", "higher", 3, "Inception precision", aspect="fidelity",
-           optional=True),
-    Metric("inception_recall", "Inception recall ↑", "higher", 3, "Inception recall", aspect="diversity",
-           optional=True),
-    Metric("inception_density", "Inception density ↑", "higher", 3, "Inception density", aspect="fidelity",
-           optional=True),
-    Metric("inception_coverage", "Inception coverage ↑", "higher", 3, "Inception coverage", aspect="diversity",
-           optional=True),
-    Metric("recon_fid", "recon FID ↓", "lower", 2),
-    Metric("sample_laplacian_ratio", "sharpness (Laplacian) samples", "one", 2, "sharpness"),
-    Metric("sample_high_freq_ratio", "sharpness (high freq.) samples", "one", 2),
-    Metric("recon_laplacian_ratio", "sharpness (Laplacian) recon", "one", 2),
-    Metric("recon_high_freq_ratio", "sharpness (high freq.) recon", "one", 2),
-    Metric("mse", "MSE ↓", "lower", 4),
-    Metric("psnr", "PSNR dB ↑", "higher", 2),
-    Metric("ssim", "SSIM ↑", "higher", 3),
-)
-VERDICT_METRICS = tuple(m for m in METRICS if m.name and not m.aspect)
-ASPECT_METRICS = tuple(m for m in METRICS if m.aspect)
-
-
-def shown_metrics(score_dicts) -> tuple[Metric, ...]:
-    """The metrics that are columns: every one that is not optional, and the optional ones some scores have."""
-    score_dicts = list(score_dicts)
-    return tuple(m for m in METRICS if not m.optional or any(m.key in s for s in score_dicts))
+# The fewest steps at which a method's scores are worth ranking (Method.fair_steps). The main job's plan warns before
+# training (vaegan.budget_plan); the verdict refuses to rank a run scored below it.
+FAIR_STEPS = {name: m.fair_steps for name, m in METHODS.items() if m.fair_steps}
+# The verdict's pair: the method judged against another (the hybrid against the VAE), then that other.
+PAIR = next((name, m.judged_against) for name, m in METHODS.items() if m.judged_against)
+# FID (per extractor family, the id before "-") above which a run's best sampler has not learnt the data: an untrained
+# decoder's checkerboard noise scores ~1,700 on the domain features, the shortest trained runs measured (0.7 min, 235
+# VAE-GAN steps; benchmarks/budgets/) 375-720. Other extractors have no threshold: their scale differs.
+NOT_LEARNED_FID = {"domain": 1000.0}
 
 
 def kind_label(kind: str) -> str:
     """"VAE-GAN" for "vaegan"; a model with another decoder (RunResult.model) "VAE-GAN (CPPN)" for "vaegan:cppn"."""
     method, _, decoder = kind.partition(":")
-    return KIND_LABELS.get(method, method) + (f" ({decoder.upper()})" if decoder else "")
+    return label(method) + (f" ({decoder.upper()})" if decoder else "")
 
 
 def row_label(kind: str, sampler: str | None) -> str:
@@ -121,22 +78,14 @@ def score_rows(results: list[RunResult]) -> list[Row]:
     return rows
 
 
-def badness(metric: Metric, value: float) -> float:
-    """A number to minimise: the value itself, its negative, or the distance from 1.0 on a log scale
-    (half as sharp and twice as sharp as real are equally far off)."""
-    if metric.better == "lower":
-        return value
-    if metric.better == "higher":
-        return -value
-    return abs(math.log(value)) if value > 0 else math.inf
-
-
 def best_rows(rows: list[Row]) -> dict[str, set[int]]:
-    """{metric key: indices of the rows with the best value} over rows that count (ties share)."""
+    """{metric key: indices of the rows with the best value} over rows that count (ties share), leaving out the runs
+    unjudged() names: the best sharpness of noise is nothing to highlight."""
     best: dict[str, set[int]] = {}
+    flagged = unjudged(rows)
     for m in METRICS:
         values = {i: badness(m, row.scores[m.key]) for i, row in enumerate(rows)
-                  if row.counts and _finite(row.scores.get(m.key))}
+                  if row.counts and id(row.run) not in flagged and _finite(row.scores.get(m.key))}
         if values:
             low = min(values.values())
             best[m.key] = {i for i, v in values.items() if v == low}
@@ -166,21 +115,85 @@ def summarize(rows: list[Row]) -> dict[str, dict]:
     return out
 
 
+def unjudged(rows: list[Row]) -> dict[int, str]:
+    """{id(run): why its scores cannot be ranked} for the counted runs that made fewer steps than FAIR_STEPS of their
+    method, or whose best FID over the samplers is above NOT_LEARNED_FID of its extractor (the samples are noise,
+    whatever their sharpness); runs not named are fine."""
+    out: dict[int, str] = {}
+    for run in _runs([row for row in rows if row.counts]):
+        reasons = []
+        needed = FAIR_STEPS.get(run.kind)
+        if needed is not None and run.step is not None and run.step < needed:
+            reasons.append(f"made {run.step:,} steps, fewer than the ~{needed:,} a {kind_label(run.kind)} needs")
+        fids = [(row.scores["fid"], row.scores.get("extractor", "")) for row in rows
+                if row.run is run and row.counts and _finite(row.scores.get("fid"))]
+        if fids:
+            fid, extractor = min(fids)
+            limit = NOT_LEARNED_FID.get(extractor.split("-")[0])
+            if limit is not None and fid > limit:
+                reasons.append(f"draws noise, not the data (best FID {fid:,.0f}, above {limit:,.0f})")
+        if reasons:
+            out[id(run)] = ", and ".join(reasons)
+    return out
+
+
+def headline(rows: list[Row]) -> str:
+    """The report's first line, one sentence: "At 4 min each: with GMM samples the VAE-GAN is better on FID, KID and
+    sharpness (details below)."; "…: too short to judge, no model is ranked: VAE-GAN s0 made 132 steps, …" when
+    unjudged() names a run, since a ranking of noise praises nothing; the verdict's first sentence where there is no
+    VAE-GAN and VAE pair to compare."""
+    counted = [row for row in rows if row.counts]
+    if not counted:
+        return verdict(rows)
+    flagged = unjudged(rows)
+    if flagged:
+        labels = dict(zip((id(r) for r in _runs(counted)), run_labels(_runs(counted))))
+        return (f"{_budget(counted)}: too short to judge, no model is ranked: "
+                + "; ".join(f"{labels[key]} {why}" for key, why in flagged.items()) + ".")
+    values = _values_by_group(counted)
+    samplers = _pair_samplers(values, counted)
+    if samplers:
+        return f"{_budget(counted)}: {_compare_sentence(values, samplers[0], first=True, short=True)}"
+    return f"{_budget(counted)}: {_verdict_sentences(rows)[0]}"
+
+
+def _runs(rows: list[Row]) -> list[RunResult]:
+    """The distinct runs of the rows, in order."""
+    return list({id(row.run): row.run for row in rows}.values())
+
+
+def _pair_samplers(values: dict, counted: list[Row]) -> list[str]:
+    """The samplers with both VAE-GAN and VAE scores, the one with the lowest FID of either first."""
+    pair = PAIR
+    samplers = [s for s in dict.fromkeys(row.sampler for row in counted) if all((k, s) in values for k in pair)]
+    # A stable sort: ties keep the evaluation's order.
+    samplers.sort(key=lambda s: min((np.mean(v) for k in pair if (v := values[(k, s)]["fid"])), default=math.inf))
+    return samplers
+
+
 def verdict(rows: list[Row]) -> str:
-    """The report's first line: at the runs' budget, which of VAE-GAN and VAE is better on FID, KID and sharpness,
-    by what factor, and (with several seeds) whether the gap stands out of the spread across seeds; per sampler,
-    the sampler that gives the lowest FID first. With other methods too (e.g. Soft-IntroVAE), every method ranked on
-    each metric per sampler. Reports with a single method get its numbers instead."""
+    """The verdict in full, under the report's headline: at the runs' budget, which of VAE-GAN and VAE is better on
+    FID, KID and sharpness, by what factor, and (with several seeds) whether the gap stands out of the spread across
+    seeds; per sampler, the sampler that gives the lowest FID first. With other methods too (e.g. Soft-IntroVAE),
+    every method ranked on each metric per sampler. Reports with a single method get its numbers instead, and so do
+    reports with a run unjudged() names: numbers for the record, nobody ranked."""
     counted = [row for row in rows if row.counts]
     if not counted:
         return "No run trained without diverging: " + "; ".join(f"{row.run.name}: {row.run.note}" for row in rows) + "."
+    return f"{_budget(counted)}: " + " ".join(_verdict_sentences(rows))
+
+
+def _verdict_sentences(rows: list[Row]) -> list[str]:
+    """verdict's sentences after the budget, for rows of which some count."""
+    counted = [row for row in rows if row.counts]
     values = _values_by_group(counted)
-    pair = ("vaegan", "vae")
-    samplers = [s for s in dict.fromkeys(row.sampler for row in counted) if all((k, s) in values for k in pair)]
+    pair = PAIR
     kinds = list(dict.fromkeys(kind for kind, _ in values))
+    if unjudged(rows):  # a ranking would praise runs that have not learnt
+        return [_describe_group(values, kind, sampler) for kind, sampler in values] + [
+            "Numbers for the record only: train longer before comparing (each run's reason is in the line above)."]
+    samplers = _pair_samplers(values, counted)
     if samplers:
-        # The sampler with the lowest FID of either model first (a stable sort: ties keep the evaluation's order).
-        samplers.sort(key=lambda s: min((np.mean(v) for k in pair if (v := values[(k, s)]["fid"])), default=math.inf))
         sentences = [_compare_sentence(values, s, first=i == 0) for i, s in enumerate(samplers)]
     elif len(kinds) == 1:
         sentences = [_describe_group(values, kind, sampler) for kind, sampler in values]
@@ -189,15 +202,14 @@ def verdict(rows: list[Row]) -> str:
     if len(kinds) > 2 or (len(kinds) == 2 and not samplers):
         ranked = list(dict.fromkeys(sampler for _, sampler in values))
         ranked.sort(key=lambda s: min((np.mean(g["fid"]) for (_, s2), g in values.items() if s2 == s and g["fid"]),
-                                      default=math.inf))  # as above: the sampler with the lowest FID first
+                                      default=math.inf))  # as _pair_samplers: the sampler with the lowest FID first
         sentences += [_ranking_sentence(values, s) for s in ranked]
-    text = f"{_budget(counted)}: " + " ".join(sentences)
     if samplers and all(len({row.run.seed for row in counted if row.run.model == k}) == 1 for k in pair):
-        text += " One seed per model, so whether the gaps exceed seed noise is unknown (run several seeds)."
+        sentences.append("One seed per model, so whether the gaps exceed seed noise is unknown (run several seeds).")
     diverged = len({id(row.run) for row in rows if row.run.diverged})
     if diverged:
-        text += f" {diverged} diverged run{'s' if diverged > 1 else ''} left out."
-    return text
+        sentences.append(f"{diverged} diverged run{'s' if diverged > 1 else ''} left out.")
+    return sentences
 
 
 def _values_by_group(rows: list[Row]) -> dict[tuple[str, str], dict[str, list[float]]]:
@@ -211,16 +223,18 @@ def _values_by_group(rows: list[Row]) -> dict[tuple[str, str], dict[str, list[fl
     return out
 
 
-def _compare_sentence(values: dict, sampler: str, first: bool) -> str:
-    """"With GMM samples the VAE-GAN is better on FID (…) and KID (…); the VAE on sharpness (…)." """
+def _compare_sentence(values: dict, sampler: str, first: bool, short: bool = False) -> str:
+    """"With GMM samples the VAE-GAN is better on FID (…) and KID (…); the VAE on sharpness (…).";
+    short: the metric names only, "… better on FID and KID; the VAE on sharpness (details below)." """
     by_winner: dict[str, list[str]] = {}  # "" holds exact ties
     for m in VERDICT_METRICS:
-        a, b = values[("vaegan", sampler)][m.key], values[("vae", sampler)][m.key]
+        hybrid, other = PAIR
+        a, b = values[(hybrid, sampler)][m.key], values[(other, sampler)][m.key]
         if a and b:
             bad_a, bad_b = np.mean([badness(m, v) for v in a]), np.mean([badness(m, v) for v in b])
-            winner = "vaegan" if bad_a < bad_b else "vae" if bad_b < bad_a else ""
-            win, lose = (b, a) if winner == "vae" else (a, b)
-            by_winner.setdefault(winner, []).append(_metric_phrase(m, win, lose, winner))
+            winner = hybrid if bad_a < bad_b else other if bad_b < bad_a else ""
+            win, lose = (b, a) if winner == other else (a, b)
+            by_winner.setdefault(winner, []).append(m.name if short else _metric_phrase(m, win, lose, winner))
     parts, said_better = [], False
     for winner, phrases in by_winner.items():
         if not winner:
@@ -229,7 +243,8 @@ def _compare_sentence(values: dict, sampler: str, first: bool) -> str:
         parts.append(f"the {kind_label(winner)}{'' if said_better else ' is better'} on {_join(phrases)}")
         said_better = True
     lead = "with" if first else "With"
-    return f"{lead} {SAMPLERS[sampler].label} samples " + ("; ".join(parts) or "no score is finite") + "."
+    return (f"{lead} {SAMPLERS[sampler].label} samples " + ("; ".join(parts) or "no score is finite")
+            + (" (details below)." if short else "."))
 
 
 def _ranking_sentence(values: dict, sampler: str) -> str:
@@ -270,7 +285,7 @@ def _seed_spread(m: Metric, win: list[float], lose: list[float], winner: str) ->
         return ""
     bad_w, bad_l = [badness(m, v) for v in win], [badness(m, v) for v in lose]
     if max(bad_w) < min(bad_l):
-        other = kind_label("vae" if winner == "vaegan" else "vaegan")
+        other = kind_label(PAIR[1] if winner == PAIR[0] else PAIR[0])
         where = "nearer 1.0 than" if m.better == "one" else "below"
         return f"every {kind_label(winner)} seed {where} every {other} seed"
     squares = sum(((np.array(b) - np.mean(b)) ** 2).sum() for b in (bad_w, bad_l))
@@ -300,7 +315,7 @@ def _budget(rows: list[Row]) -> str:
                  if config.get(k) is not None]
         return " or ".join(given) or "an unknown budget"  # several: training stopped at the first reached
 
-    runs = list({id(row.run): row.run for row in rows}.values())
+    runs = _runs(rows)
     kinds = list(dict.fromkeys(r.model for r in runs))
     budgets = {kind: sorted({budget_of(r.config) for r in runs if r.model == kind}) for kind in kinds}
     if len({b for kind_budgets in budgets.values() for b in kind_budgets}) == 1:

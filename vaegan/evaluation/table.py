@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vaegan.evaluation.curves import STABILITY_TARGET, stability
+from vaegan.evaluation.curves import STABILITY_POINTS, STABILITY_TARGET, stability
 from vaegan.evaluation.scoring import RunResult
-from vaegan.evaluation.summary import Metric, Row, best_rows, kind_label, row_label, shown_metrics
+from vaegan.evaluation.score_table import Metric, shown_metrics
+from vaegan.evaluation.summary import Row, best_rows, kind_label, row_label
 
 
 @dataclass(frozen=True)
@@ -25,9 +26,10 @@ class Table:
 
 
 def duration(seconds: float | None) -> str:
+    """Minutes with one decimal for every run ("0.5 min", "12.0 min"), so a column reads in one unit."""
     if seconds is None:
         return "–"
-    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+    return f"{seconds / 60:.1f} min"
 
 
 def status_text(r: RunResult) -> str:
@@ -51,8 +53,13 @@ def metric_cell(m: Metric, value: float | None, spread: float | None = None, bes
 
 def stability_cell(row: Row) -> Cell:
     """How far above its final FID the row's training curve rose in the second half (curves.stability); flagged
-    above STABILITY_TARGET."""
-    value = None if row.curve is None else stability(row.curve)
+    above STABILITY_TARGET; "too few points" where the curve has fewer than STABILITY_POINTS."""
+    if row.curve is None:
+        return Cell("–")
+    if len(row.curve.values) < STABILITY_POINTS:
+        n = len(row.curve.values)
+        return Cell(f"too few points ({n})", f"needs {STABILITY_POINTS} FID checks", wrap=True)
+    value = stability(row.curve)
     if value is None:
         return Cell("–")
     return Cell(f"+{value:.0%}", row.curve.key, bad=value > STABILITY_TARGET, wrap=True)
@@ -60,17 +67,21 @@ def stability_cell(row: Row) -> Cell:
 
 def runs_table(rows: list[Row]) -> Table:
     """One row per run and sampler: identity, training, every metric (KID with its spread over subsets), and how
-    steady its FID curve ended; best values flagged."""
+    steady its FID curve ended; best values flagged. N and extractor columns only where the rows differ in them."""
     best = best_rows(rows)
     metrics = shown_metrics(row.scores for row in rows)
-    header = ["run", "model · sampler", "status", "seed", "steps", "training time", "N", "extractor",
+    # N and the extractor are columns only where rows differ in them; else the page's setup line names them once,
+    # and the table keeps to a 1,400 px window.
+    per_row = len({(row.scores.get("n_samples"), row.scores.get("extractor")) for row in rows}) > 1
+    header = ["run", "model · sampler", "status", "seed", "steps", "training time", *(["N", "extractor"] * per_row),
               *(m.label for m in metrics), f"FID rise in 2nd half (≤ {STABILITY_TARGET:.0%})"]
     table = []
     for i, row in enumerate(rows):
         r, s = row.run, row.scores
         cells = [Cell(r.name, wrap=True), Cell(row.label), Cell(status_text(r), bad=r.diverged, wrap=True),
-                 Cell(str(r.seed)), Cell("–" if r.step is None else str(r.step)), Cell(duration(r.train_seconds)),
-                 Cell(str(s.get("n_samples", "–"))), Cell(s.get("extractor", "–"), wrap=True)]
+                 Cell(str(r.seed)), Cell("–" if r.step is None else str(r.step)), Cell(duration(r.train_seconds))]
+        if per_row:
+            cells += [Cell(str(s.get("n_samples", "–"))), Cell(s.get("extractor", "–"), wrap=True)]
         for m in metrics:
             spread = s.get("kid_std") if m.key == "kid" else None
             cells.append(metric_cell(m, s.get(m.key), spread, best=i in best.get(m.key, ())))

@@ -26,7 +26,7 @@ features (64x64: 16,384 of them; 28x28: 2,048) and divided by the mean square of
 error: Dis_l is read before a BatchNorm, so its scale is arbitrary and drifts while Dis trains, and a sum or plain
 mean would change gamma's meaning with the resolution and over training. L_prior is the KL summed over latent
 dimensions divided by the number of pixels C*H*W, the per-pixel scale at which the VAE's ELBO trades reconstruction
-against KL. Measured after 20 steps (scripts/gamma_scale_check.py): L_llike is 0.94 at 28x28 and 0.74 at 64x64
+against KL. Measured after 20 steps (scripts/dev/gamma_scale_check.py): L_llike is 0.94 at 28x28 and 0.74 at 64x64
 (summed: 4,423 vs 174,400), and the decoder's last-layer gradient ratio feature/adversarial is 3.6 vs 2.1 (summed:
 1.7e4 vs 5.0e5), so gamma = 0.25 gives 0.9 and 0.5, the balance the original code had at 64x64.
 """
@@ -143,7 +143,7 @@ def r1_penalty(dis: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     """E ||grad_x Dis(x)||^2 over real images x: (B, C, H, W) in [-1, 1], differentiable with respect to Dis's
     parameters. Dis runs on x alone (its BatchNorm normalises the real batch by its own statistics)."""
     # Differentiated at a non-leaf copy of x: hooks on module inputs (torch's FlopCounterMode, used by
-    # scripts/benchmark.py) cannot run inside autograd.grad with respect to a leaf.
+    # scripts/dev/benchmark.py) cannot run inside autograd.grad with respect to a leaf.
     x = x.detach().requires_grad_(True) * 1.0
     (grad,) = torch.autograd.grad(dis(x).logits.float().sum(), x, create_graph=True)
     return grad.float().pow(2).flatten(1).sum(1).mean()

@@ -31,6 +31,7 @@ PRESETS: dict[str, ModelConfig] = {
     ),
 }
 
+PRESET_NAMES = ("auto", *sorted(PRESETS))  # what --model-preset takes: auto picks by the data's image size
 _AUTO = {28: "small28", 32: "small32", 64: "larsen64"}
 
 

@@ -17,6 +17,7 @@ latent mixture is fitted by rank 0 and sent to the others; rank 0 computes and c
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from metrics import FeatureExtractor, cached_statistics, get_extractor, score_sa
 from vaegan.config import TrainConfig
 from vaegan.data import ImageDataset
 from vaegan.distributed import SINGLE, Processes, ShardedExtractor
+from vaegan.fid_key import FIDKey
 from vaegan.latent_sampler import fit_gmms
 from vaegan.sampling import decode
 
@@ -69,17 +71,17 @@ class FIDMonitor:
     def __call__(self, nets: dict[str, nn.Module], ema: dict[str, nn.Module]) -> tuple[dict[str, float], str]:
         """nets: the live networks; ema: their averages ({} when off). -> (record, headline key); the sharpness
         ratios in the record are those of the headline's samples."""
-        prefix, scores = "fid", self._score(nets["decoder"], self.z)
-        record = {f"fid/{self.extractor.name}": scores["fid"]}
+        key, scores = FIDKey(self.extractor.name), self._score(nets["decoder"], self.z)
+        record = {str(key): scores["fid"]}
         if ema:
-            prefix, scores = "fid_ema", self._score(ema["decoder"], self.z)
-            record[f"{prefix}/{self.extractor.name}"] = scores["fid"]
+            key, scores = FIDKey(self.extractor.name, ema=True), self._score(ema["decoder"], self.z)
+            record[str(key)] = scores["fid"]
         if self.cfg.fid_gmm_images > 0:
-            prefix, scores = prefix + "_gmm", self._score_gmm(ema or nets)
-            record[f"{prefix}/{self.extractor.name}"] = scores["fid"]
+            key, scores = dataclasses.replace(key, sampler="gmm"), self._score_gmm(ema or nets)
+            record[str(key)] = scores["fid"]
         record["sharpness/laplacian_ratio"] = scores["laplacian_ratio"]
         record["sharpness/high_freq_ratio"] = scores["high_freq_ratio"]
-        return record, f"{prefix}/{self.extractor.name}"
+        return record, str(key)
 
 
 def fid_monitor_for(cfg: TrainConfig, test_data: ImageDataset, train_images: torch.Tensor, out,
@@ -87,7 +89,9 @@ def fid_monitor_for(cfg: TrainConfig, test_data: ImageDataset, train_images: tor
     """A monitor, or None (with a note) when FID is off or the extractor cannot read this data."""
     if cfg.fid_every <= 0 and cfg.fid_checks <= 0:
         return None
-    extractor = get_extractor(cfg.fid_extractor, device=cfg.device)
+    # the domain network bundled for this data (MNIST's for MNIST), Fashion-MNIST's by default
+    options = {"dataset": test_data.name} if cfg.fid_extractor == "domain" else {}
+    extractor = get_extractor(cfg.fid_extractor, device=cfg.device, **options)
     shape = tuple(test_data.images.shape[1:])
     if extractor.input_shape is not None and extractor.input_shape != shape:
         print(f"note: FID during training is off: the {extractor.name} extractor reads {extractor.input_shape} "

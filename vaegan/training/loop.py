@@ -1,7 +1,8 @@
 """The training loop shared by the VAE and the VAE-GAN: budget, logging, checkpoints, resume, stop and NaN handling.
 
 `train(cfg)` starts a new run folder; `resume(run_dir)` continues one exactly where its last checkpoint left off.
-Which networks learn what is not decided here but by the method's step (vaegan/training/methods.py).
+Which networks learn what is not decided here but by the method's step (vaegan/methods.py names it,
+vaegan/training/methods.py loads it).
 
 Under torchrun every process runs this loop on its rows of each global batch (vaegan/distributed.py); the processes
 agree after every step on the clock, a stop signal and a non-finite loss, so they always stop together. Only rank 0
@@ -30,7 +31,8 @@ from vaegan.resolve import check_data_fits_model, load_data, resolve, resumed_co
 from vaegan.training.ema import recalibrate_batchnorm, update_ema
 from vaegan.training.fid_monitor import FIDMonitor, fid_monitor_for
 from vaegan.training.heldout import heldout_losses
-from vaegan.training.methods import METHODS
+from vaegan.methods import METHODS
+from vaegan.training.methods import TRAINING
 from vaegan.training.progress import Progress, Rate
 from vaegan.run_folder import (StatusWriter, append_metrics, check_no_live_writer, checkpoint_path, create_run_folder,
                                 remove_torn_writes, samples_dir, tensorboard_dir, write_config)
@@ -53,7 +55,7 @@ def train(cfg: TrainConfig, model_overrides: dict | None = None, out: TextIO = s
     out = out if processes.is_main else Silent()
     given_precision = cfg.precision
     cfg, train_data, test_data = resolve(dataclasses.replace(cfg, world_size=processes.world_size), model_overrides)
-    state = build_state(cfg, METHODS[cfg.kind].optimizer_groups, train_data.images, processes)
+    state = build_state(cfg, TRAINING[cfg.kind].optimizer_groups, train_data.images, processes)
     if cfg.init_from:
         init_from_run(state, cfg.init_from)
     run_dir = Path(processes.broadcast(str(create_run_folder(cfg)) if processes.is_main else None))
@@ -86,7 +88,7 @@ def resume(run_dir: str | Path, changes: dict | None = None, out: TextIO = sys.s
     validate(cfg)
     train_data, test_data = load_data(cfg.data)
     check_data_fits_model(cfg, train_data)
-    state = build_state(cfg, METHODS[cfg.kind].optimizer_groups, train_data.images, processes)
+    state = build_state(cfg, TRAINING[cfg.kind].optimizer_groups, train_data.images, processes)
     state.restore(ckpt, path)
     # Only once the checkpoint is known to fit: config.json must keep describing latest.pt.
     if processes.is_main and cfg != saved:
@@ -125,7 +127,7 @@ def due_at(cfg: TrainConfig, step: int, before: float, after: float, last: bool,
 
 def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: TextIO) -> Path:
     cfg, processes = state.cfg, state.processes
-    train_step = METHODS[cfg.kind].train_step
+    train_step = TRAINING[cfg.kind].train_step
     budget = Budget.of(cfg, state.batches.steps_per_epoch)
     # A time budget counts only the time spent in training steps: FID checks, images and checkpoints cost the same
     # whatever is trained, and how often a run is measured must not change how much it trains.
@@ -203,6 +205,9 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
             stopped_early = budget.left(state.step, state.train_seconds)  # a stop on the very last step still finished
             status.end("interrupted" if stopped_early else "finished", state.step, state.wall_seconds,
                        f"stopped by {stop_signal}" if stop_signal and stopped_early else "")
+            if not stopped_early:  # the last line says the run is done, not a progress line's "ETA 0m00s"
+                print(f"finished at step {state.step} ({state.train_seconds / 60:.1f} min of training); checkpoint "
+                      f"{checkpoint_path(run_dir)}", file=out, flush=True)
             processes.barrier()  # the others wait for rank 0's last save: they exit once the run is on disk
     except NonFiniteLossError as e:
         status.end("diverged", state.step, state.wall_seconds, str(e))
