@@ -356,6 +356,7 @@ def test_fid_during_training_is_logged_and_keeps_the_best_checkpoint(tiny_config
     # live and averaged decoder on N(0, I), and the average with the latent mixture: the headline, picks best.pt
     keys = ("fid/domain", "fid_ema/domain", "fid_ema_gmm/domain")
     assert all(r[k] > 0 for r in fids for k in keys) and all(r["sharpness/laplacian_ratio"] > 0 for r in fids)
+    assert all(r["time/fid_check_seconds"] > 0 for r in fids)  # each check's cost, beside the training time
     assert any(r["fid/domain"] != r["fid_ema/domain"] for r in fids)
     best = min(fids, key=lambda r: r["fid_ema_gmm/domain"])
     best_ckpt = load_checkpoint(checkpoint_path(run, "best"))

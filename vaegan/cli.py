@@ -29,7 +29,7 @@ from vaegan.run_folder import SUBFOLDERS, config_path, metrics_path, read_config
 from vaegan.checkpoint import CheckpointError
 from vaegan.settings import RESUMABLE_ROLES, Entry, entries, get_path, scalar_type
 from vaegan.training.loop import NonFiniteLossError, resume, train
-from vaegan.methods import METHODS, method
+from vaegan.methods import METHODS, label, method
 from vaegan.training.signals import StoppedBySignal
 
 # Errors a user can fix from the message alone; anything else is a bug and keeps its traceback, except a full disk
@@ -260,7 +260,7 @@ def resume_main(kind: str, args: argparse.Namespace, processes: distributed.Proc
         other = METHODS[saved.kind].script if saved.kind in METHODS else f"the {saved.kind} script"
         start_from = (f" (or start a {method(kind).label} from it with --init-from {run_dir})"
                       if "init_from" in {e.path for e in flag_entries(kind)} else "")
-        raise ValueError(f"{run_dir} is a {METHODS[saved.kind].label if saved.kind in METHODS else saved.kind} run; "
+        raise ValueError(f"{run_dir} is a {label(saved.kind)} run; "
                          f"resume it with {other} --resume {run_dir}{start_from}")
     cfg = resumed_config(saved, changes)
     if args.dry_run:

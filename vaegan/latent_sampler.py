@@ -134,7 +134,9 @@ def fit_gmms(encoder: nn.Module, train_images_uint8: torch.Tensor, seeds: tuple[
 
     EM finds a different local optimum from each start; on one checkpoint the samples of eight such fits scored
     FIDs 36-51, so a score meant to follow the model averages over fits (vaegan.training.fid_monitor)."""
-    from sklearn.mixture import GaussianMixture  # imported here: only fitting needs scikit-learn, sampling does not
+    # imported here: only fitting needs scikit-learn (and threadpoolctl, which it requires), sampling does not
+    from sklearn.mixture import GaussianMixture
+    from threadpoolctl import threadpool_limits
 
     keep = subset_indices(len(train_images_uint8), max_images, seeds[0])
     if keep is not None:
@@ -143,8 +145,12 @@ def fit_gmms(encoder: nn.Module, train_images_uint8: torch.Tensor, seeds: tuple[
     if len(codes) < n_components:
         raise ValueError(f"a {n_components}-component mixture needs at least {n_components} images, got {len(codes)}")
     fingerprint = encoder_fingerprint(encoder)
-    fits = [GaussianMixture(n_components=n_components, covariance_type="full", random_state=s).fit(codes)
-            for s in seeds]
+    # EM on (N, D) codes with D x D covariances is made of small matrix products, which a multi-threaded BLAS runs
+    # slower than one thread (threads spin beside torch's); one BLAS thread gives the same fit to round-off
+    # (benchmarks/budgets/README.md, section 5).
+    with threadpool_limits(limits=1, user_api="blas"):
+        fits = [GaussianMixture(n_components=n_components, covariance_type="full", random_state=s).fit(codes)
+                for s in seeds]
     return [LatentGMM.from_parameters(gm.weights_, gm.means_, gm.covariances_, step=step, seed=s,
                                       n_images=len(codes), encoder_sha256=fingerprint) for gm, s in zip(fits, seeds)]
 

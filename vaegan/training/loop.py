@@ -318,9 +318,12 @@ def save_with_heldout(state: TrainState, run_dir: Path, writer: SummaryWriter, t
 def monitor_fid(state: TrainState, run_dir: Path, writer: SummaryWriter, monitor: FIDMonitor, out: TextIO) -> None:
     """Score the fixed prior samples; a new best FID also becomes checkpoints/best.pt. Every process scores its share
     of the samples and gets the same scores (vaegan/training/fid_monitor.py); rank 0 writes."""
+    started = time.perf_counter()
     scores, fid_key = monitor(state.nets, state.ema)
+    # Its cost beside the training time it interrupts: checks come on top of a --minutes budget.
+    took = time.perf_counter() - started
     record = {"step": state.step, "wall_seconds": round(state.wall_seconds, 3),
-              "train_seconds": round(state.train_seconds, 3), **scores}
+              "train_seconds": round(state.train_seconds, 3), **scores, "time/fid_check_seconds": round(took, 3)}
     if writer:
         for tag, value in record.items():
             if "/" in tag:
@@ -332,7 +335,8 @@ def monitor_fid(state: TrainState, run_dir: Path, writer: SummaryWriter, monitor
         if writer:
             save_checkpoint(state.checkpoint_payload(), checkpoint_path(run_dir, "best"))
     print(f"step {state.step}: {fid_key}={record[fid_key]:.3f} (best {state.extra['best_fid']['value']:.3f} at step "
-          f"{state.extra['best_fid']['step']}), sharpness ratio {record['sharpness/laplacian_ratio']:.3f}", file=out, flush=True)
+          f"{state.extra['best_fid']['step']}), sharpness ratio {record['sharpness/laplacian_ratio']:.3f}; the check took "
+          f"{took:.1f} s", file=out, flush=True)
 
 
 __all__ = ["train", "resume", "NonFiniteLossError"]
