@@ -1,6 +1,7 @@
 """The VAE-GAN's rules, proved with gradients: who learns from what, with which sign."""
 
 import dataclasses
+import io
 import json
 
 import pytest
@@ -310,3 +311,18 @@ def test_the_vae_start_trains_encoder_and_decoder_on_the_pixel_elbo_and_never_th
     stats = vaegan_train_step(state, batch(1))
     assert stats["stage/vae_start"] == 0.0 and "loss/dis_real" in stats
     assert all(p.grad is not None for p in dis.parameters())
+
+
+def test_the_hand_off_is_recorded_once_at_the_vae_starts_last_step_and_read_back_for_the_fid_curves(tiny_config):
+    from vaegan.evaluation.curves import vae_start_end
+    from vaegan.run_folder import read_metrics
+
+    out = io.StringIO()
+    vaegan = dataclasses.replace(TrainConfig().vaegan, vae_start=0.5)
+    run = train(tiny_config("vaegan", steps=6, vaegan=vaegan), out=out)  # steps 1-3 the VAE start, 4-6 three phases
+    handoff = vae_start_end(read_metrics(run))
+    assert handoff is not None and handoff.step == 3 and handoff.train_seconds > 0
+    assert out.getvalue().count("the VAE start is over") == 1
+    assert "step 3: the VAE start is over (50% of the budget)" in out.getvalue()
+    plain = train(tiny_config("vaegan", steps=2), out=io.StringIO())  # no VAE start: nothing recorded
+    assert vae_start_end(read_metrics(plain)) is None

@@ -3,7 +3,8 @@
     runs/00003-fashion_mnist-vaegan-b64-s0[-name]/
         config.json          the TrainConfig (rewritten when a resume changes the budget)
         status.json          running | finished | interrupted | failed | diverged, with pid, host and a heartbeat
-        metrics.jsonl        one strict-JSON object per evaluation (held-out loss, FID); non-finite values are null
+        metrics.jsonl        one strict-JSON object per evaluation (held-out loss, FID) and one at the end of a
+                             VAE start (VAE_START_END); non-finite values are null
         checkpoints/         latest.pt, best.pt (vaegan.checkpoint)
         tensorboard/, samples/
 
@@ -327,6 +328,9 @@ def append_metrics(run_dir: str | Path, record: dict) -> None:
         if disk_full(e) is not None:
             raise DiskFullError(metrics_path(run_dir)) from e
         raise
+
+
+VAE_START_END = "stage/vae_start_end"  # the key of the record written at a VAE start's last step
 
 
 def read_metrics(run_dir: str | Path) -> dict[int, dict]:

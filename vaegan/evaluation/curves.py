@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from vaegan.checkpoint import train_seconds
 from vaegan.fid_key import FIDKey
 from vaegan.latent_sampler import SAMPLERS
+from vaegan.run_folder import VAE_START_END
 
 STABILITY_TARGET = 0.15  # a curve that still rises more than 15% above its final FID late in training has not settled
 # Fewest FID checks for the stability measure: with 2 or 3 the "second half" holds one or two points and the rise is
@@ -46,6 +47,22 @@ class Curve:
     def variant(self) -> str:
         """For legends: "N(0,I)", "EMA · N(0,I)", "GMM", "EMA · GMM"."""
         return ("EMA · " if self.ema else "") + SAMPLERS[self.sampler].label
+
+
+@dataclass(frozen=True)
+class HandOff:
+    """Where a VAE-GAN run's VAE start ended: its last step, and the training seconds by then (None in records
+    without them)."""
+
+    step: int
+    train_seconds: float | None
+
+
+def vae_start_end(records: dict[int, dict]) -> HandOff | None:
+    """The hand-off the training loop recorded (vaegan.run_folder.VAE_START_END); None for a run without a VAE start
+    or one that has not reached its end. records: vaegan.run_folder.read_metrics."""
+    ends = [(s, r) for s, r in records.items() if r.get(VAE_START_END)]
+    return HandOff(ends[0][0], train_seconds(ends[0][1])) if ends else None
 
 
 def fid_curves(records: dict[int, dict]) -> dict[str, Curve]:

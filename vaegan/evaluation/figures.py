@@ -131,7 +131,7 @@ def scores_figure(results: list[RunResult], labels: list[str], path: Path) -> No
 def curves_figure(results: list[RunResult], labels: list[str], path: Path) -> bool:
     """Every FID curve every run logged during training, all runs on the same axes, over steps and over training
     minutes (the time a --minutes budget counts): one colour per model kind, one line style per variant
-    (CURVE_LINES), one marker per seed.
+    (CURVE_LINES), one marker per seed; a dotted line in the model's colour where a run's VAE start ended.
     Returns False (and writes nothing) when no run logged FID."""
     logged = [(r, label) for r, label in zip(results, labels) if r.curves]
     if not logged:
@@ -151,6 +151,11 @@ def curves_figure(results: list[RunResult], labels: list[str], path: Path) -> bo
             if walls:
                 ax_wall.plot(*zip(*walls), **style)
             values += curve.values
+        if r.handoff:  # where the VAE start gave way to the three phases: the curve's jump there is the hand-off
+            mark = dict(color=kind_colors[r.model], linestyle=":", linewidth=1.2)
+            ax_step.axvline(r.handoff.step, **mark, label=f"{label} · VAE start ends")
+            if r.handoff.train_seconds is not None:
+                ax_wall.axvline(r.handoff.train_seconds / 60, **mark, label=f"{label} · VAE start ends")
     extractors = sorted({c.extractor for r, _ in logged for c in r.curves.values()})
     ax_step.set_xlabel("training step")
     ax_wall.set_xlabel("training time (min; FID checks and checkpoints not counted)")

@@ -40,7 +40,7 @@ from vaegan.checkpoint import load_checkpoint
 from vaegan.data import DatasetNotFoundError, load_dataset
 from vaegan.data.labels import Labels, NoLabelsError, dataset_labels
 from vaegan.distributed import SINGLE, Processes, ShardedExtractor
-from vaegan.evaluation.curves import Curve, fid_curves
+from vaegan.evaluation.curves import Curve, HandOff, fid_curves, vae_start_end
 from vaegan.evaluation.score_table import BY_KEY
 from vaegan.latent_sampler import SAMPLERS, check_sampler_names, latent_codes, trained_run_gmm
 from vaegan.run_folder import RunStatus, checkpoint_path, config_path, read_config, read_metrics, read_status
@@ -240,6 +240,7 @@ class RunResult:
     reconstructions: torch.Tensor | None = None  # uint8 (PREVIEW, C, H, W) of reference.test_images[:PREVIEW]
     spectra: dict = field(default_factory=dict)  # "reconstructions" / f"samples/{sampler}" -> (freqs, power)
     curves: dict[str, Curve] = field(default_factory=dict)  # FID during training, by metrics.jsonl key
+    handoff: HandOff | None = None  # where a VAE start ended (marked on the FID curves), None without one
     stale: str = ""  # e.g. "stale: process gone" for a "running" status nobody runs any more (run_folder.read_status)
     checkpoint_step: int | None = None  # step of latest.pt when status.json was written
     edits: list[EditResult] = field(default_factory=list)  # attribute edits, in the same order for every run
@@ -347,8 +348,9 @@ def score_run(run_dir: Path, reference: Reference, cfg: EvalConfig, processes: P
     run_dir = Path(run_dir)
     status = check_run_folder(run_dir)
     config = read_config(run_dir)
+    records = read_metrics(run_dir)
     result = RunResult(run_dir, run_dir.name, config["kind"], config["seed"], config, status.status, status.step,
-                       status.message, curves=fid_curves(read_metrics(run_dir)), stale=status.stale,
+                       status.message, curves=fid_curves(records), handoff=vae_start_end(records), stale=status.stale,
                        checkpoint_step=status.checkpoint_step)
     if not checkpoint_path(run_dir).is_file():  # diverged before its first checkpoint
         return result

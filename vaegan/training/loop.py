@@ -34,8 +34,8 @@ from vaegan.training.heldout import heldout_losses
 from vaegan.methods import METHODS
 from vaegan.training.methods import TRAINING
 from vaegan.training.progress import Progress, Rate
-from vaegan.run_folder import (StatusWriter, append_metrics, check_no_live_writer, checkpoint_path, create_run_folder,
-                                remove_torn_writes, samples_dir, tensorboard_dir, write_config)
+from vaegan.run_folder import (VAE_START_END, StatusWriter, append_metrics, check_no_live_writer, checkpoint_path,
+                                create_run_folder, remove_torn_writes, samples_dir, tensorboard_dir, write_config)
 from vaegan.training.signals import StoppedBySignal, stop_on_signals
 from vaegan.budget import Budget
 from vaegan.training.schedule import checks_due
@@ -176,6 +176,8 @@ def run_loop(state: TrainState, run_dir: Path, test_data: ImageDataset, out: Tex
                 state.wall_seconds = wall_at_start + now - session_start
                 stop_signal = agree_after_step(state, stats, stop.signal_name, run_dir, status.checkpoint_step)
                 state.progress = budget.progress(state.step, state.train_seconds)
+                if ends_vae_start(cfg, before, state.progress):
+                    record_vae_start_end(state, run_dir, writer, out)
                 last = stop_signal is not None or not budget.left(state.step, state.train_seconds)
                 due = due_at(cfg, state.step, before, state.progress, last, stopped=stop_signal is not None)
                 means.add(stats)
@@ -313,6 +315,21 @@ def save_with_heldout(state: TrainState, run_dir: Path, writer: SummaryWriter, t
     save_checkpoint(state.checkpoint_payload(), checkpoint_path(run_dir, "latest"))
     status.checkpoint_step = state.step
     append_metrics(run_dir, record)
+
+
+def ends_vae_start(cfg: TrainConfig, before: float, after: float) -> bool:
+    """Whether the step that took the run's progress from `before` to `after` was the VAE start's last: the next
+    one is the three phases' first (vaegan/training/vaegan_step.py)."""
+    return METHODS[cfg.kind].has_vae_start and before < cfg.vaegan.vae_start <= after
+
+
+def record_vae_start_end(state: TrainState, run_dir: Path, writer: SummaryWriter | None, out: TextIO) -> None:
+    """The hand-off, in metrics.jsonl (the report marks it on the FID curves: evaluation/curves.py) and the log."""
+    if writer:
+        append_metrics(run_dir, {"step": state.step, "wall_seconds": round(state.wall_seconds, 3),
+                                 "train_seconds": round(state.train_seconds, 3), VAE_START_END: 1.0})
+    print(f"step {state.step}: the VAE start is over ({state.cfg.vaegan.vae_start:.0%} of the budget); the three "
+          "phases take over", file=out, flush=True)
 
 
 def monitor_fid(state: TrainState, run_dir: Path, writer: SummaryWriter, monitor: FIDMonitor, out: TextIO) -> None:
