@@ -38,7 +38,7 @@ from vaegan.run_folder import (VAE_START_END, StatusWriter, append_metrics, chec
                                 create_run_folder, remove_torn_writes, samples_dir, tensorboard_dir, write_config)
 from vaegan.training.signals import StoppedBySignal, stop_on_signals
 from vaegan.budget import Budget
-from vaegan.training.schedule import checks_due
+from vaegan.training.schedule import checks_due, in_vae_start
 from vaegan.training.state import TrainState, build_state, set_learning_rates
 from vaegan.training.tensorboard import log_scalars, write_run_header
 from vaegan.training.visuals import fixed_inputs, log_visuals
@@ -320,7 +320,7 @@ def save_with_heldout(state: TrainState, run_dir: Path, writer: SummaryWriter, t
 def ends_vae_start(cfg: TrainConfig, before: float, after: float) -> bool:
     """Whether the step that took the run's progress from `before` to `after` was the VAE start's last: the next
     one is the three phases' first (vaegan/training/vaegan_step.py)."""
-    return METHODS[cfg.kind].has_vae_start and before < cfg.vaegan.vae_start <= after
+    return METHODS[cfg.kind].has_vae_start and in_vae_start(cfg, before) and not in_vae_start(cfg, after)
 
 
 def record_vae_start_end(state: TrainState, run_dir: Path, writer: SummaryWriter | None, out: TextIO) -> None:
