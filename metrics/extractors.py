@@ -22,8 +22,9 @@ class FeatureExtractor(Protocol):
     # it before they pay for real-data statistics.
     input_shape: tuple[int, int, int] | None
 
-    def features(self, images: torch.Tensor, batch_size: int = 200) -> np.ndarray:
-        """images: uint8 (N, C, H, W) in [0, 255] -> float64 (N, feature_dim)."""
+    def features(self, images: torch.Tensor, batch_size: int | None = None) -> np.ndarray:
+        """images: uint8 (N, C, H, W) in [0, 255] -> float64 (N, feature_dim); batch_size: images per forward
+        pass, None for the extractor's own choice (what its network and device run fastest at)."""
         ...
 
 

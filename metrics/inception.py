@@ -349,8 +349,8 @@ class InceptionExtractor:
         x = (x - 128) / 128 if self.tf_weights else 2 * x - 1
         return x.expand(-1, 3, -1, -1).contiguous(memory_format=torch.channels_last)
 
-    def features(self, images: torch.Tensor, batch_size: int = 200) -> np.ndarray:
+    def features(self, images: torch.Tensor, batch_size: int | None = None) -> np.ndarray:
         """images: uint8 (N, C, H, W) in [0, 255], C in {1, 3} -> float64 (N, dims)."""
         check_images(images, "images for the inception extractor")
-        return run_batched(lambda b: self.model(self.preprocess(b), self.block), images, batch_size, self.id,
+        return run_batched(lambda b: self.model(self.preprocess(b), self.block), images, batch_size or 200, self.id,
                            self.device, self.precision)

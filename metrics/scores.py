@@ -23,7 +23,7 @@ def score_samples(
     *,
     kid: bool = True,
     real_images_for_sharpness: torch.Tensor | None = None,
-    batch_size: int = 200,
+    batch_size: int | None = None,
     nearest_neighbours: bool = False,
 ) -> dict:
     """Score generated images against real images or precomputed real statistics.
@@ -32,7 +32,7 @@ def score_samples(
     the same extractor (else StaleStatisticsError).
     kid: also compute KID (only possible with real images; None otherwise). Sharpness ratios are added
     when real images are at hand: real_images_for_sharpness, or real itself when it is images.
-    batch_size: images per extractor forward pass.
+    batch_size: images per extractor forward pass (None: the extractor's own).
     nearest_neighbours: also precision and recall (k = 3) and density and coverage (k = 5) of the features
     (metrics.precision_recall; only possible with real images: None otherwise).
     Returns {"fid", "kid", "kid_std", "n_fake", "n_real", "extractor", "extractor_sha256"} plus
@@ -90,7 +90,7 @@ def score_streamed(
     extractor: FeatureExtractor,
     *,
     real_features: np.ndarray | None = None,
-    batch_size: int = 200,
+    batch_size: int | None = None,
     on_batch: Callable[[int], None] | None = None,
 ) -> dict:
     """FID (and with real_features, precision/recall and density/coverage) of generated images that arrive in

