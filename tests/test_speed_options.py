@@ -83,14 +83,15 @@ def test_recipes_are_valid_configs_and_the_defaults_come_from_them():
 
 def test_comparison_configs_train_each_recipe_with_shared_encoder_and_decoder(fashion_mnist, tmp_path):
     configs = comparison_configs(Budget(steps=10), seeds=2, runs_dir=str(tmp_path),
-                                 recipes=("vae", "paper", "paper+slim_dis+r1+late_decay+ema"))
+                                 recipes=("vae", "paper", DEFAULT_RECIPE["vaegan"]))
     # a method's default recipe keeps the plain run name; any other is named in its run folder
     assert [(c.run_name, c.seed) for c in configs] == [
         (None, 0), ("paper", 0), (None, 0), (None, 1), ("paper", 1), (None, 1)]
-    assert DEFAULT_RECIPE["vaegan"] == "paper+slim_dis+r1+late_decay+ema"
+    assert DEFAULT_RECIPE["vaegan"] == "paper+slim_dis+r1+late_decay+ema+bias_correction"
+    assert configs[2].optim.bias_correction and not configs[1].optim.bias_correction  # the paper's RMSProp as published
     assert (configs[2].vaegan.r1_weight, configs[1].vaegan.r1_weight) == (1.0, 0.0)  # the recipe's loss settings too
     slim, paper = Discriminator(configs[2].model), Discriminator(configs[1].model)
-    assert recipe_model("paper+slim_dis+r1+late_decay+ema") == {"dis_channels_scale": 0.5}
+    assert recipe_model(DEFAULT_RECIPE["vaegan"]) == {"dis_channels_scale": 0.5}
     assert [c.out_channels for c in slim.convs] == [32, 32, 64, 64]  # small28's (64, 128, 128) halved
     assert [c.out_channels for c in paper.convs] == [32, 64, 128, 128]
     without_dis = [dataclasses.replace(c.model, dis_channels_scale=1.0) for c in configs]

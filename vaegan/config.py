@@ -105,6 +105,12 @@ class OptimConfig:
     lr: float = setting(1e-3, "learning rate", POSITIVE, group="optimisation")
     betas: tuple[float, float] = setting((0.9, 0.999), "Adam's betas", FRACTION, flag=None)
     alpha: float = setting(0.99, "RMSProp smoothing; Larsen et al. used RMSProp", FRACTION, flag=None)
+    # torch's RMSProp starts its average of squared gradients at 0 and never corrects for it, so its first steps are
+    # up to 1 / sqrt(1 - alpha) = 10x the learning rate: in the VAE-GAN that threw the encoder's KL up ~1,000-fold
+    # within its first five steps in 3 of 4 seeds (benchmarks/budgets/README.md, section 9).
+    bias_correction: bool = setting(False, "RMSProp: divide its average of squared gradients by 1 - alpha^t, as Adam "
+                                    "does, so that its first steps are not up to 10x the learning rate",
+                                    flag="--rmsprop-bias-correction", group="optimisation")
     weight_decay: float = setting(0.0, "weight decay", NON_NEGATIVE, flag=None)
     # It stays at lr for the first lr_hold of the budget, then decays exponentially with the run's progress to
     # lr * lr_final at its end (vaegan/training/schedule.py), so a run of any length ends on the same schedule.

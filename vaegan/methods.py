@@ -37,7 +37,7 @@ class Method:
 METHODS: dict[str, Method] = {m.name: m for m in (
     Method("vae", "VAE", "VAE", "vae_step.vae_train_step", "vae", ("vae_loss",), in_main_job=True),
     Method("vaegan", "VAE-GAN", "VAE-GAN (Larsen et al. 2016)", "vaegan_step.vaegan_train_step",
-           "paper+slim_dis+r1+late_decay+ema", ("vae_loss", "vaegan", "discriminator"), in_main_job=True,
+           "paper+slim_dis+r1+late_decay+ema+bias_correction", ("vae_loss", "vaegan", "discriminator"), in_main_job=True,
            judged_against="vae", fair_steps=1000, decodes_prior=True, has_vae_start=True),
     Method("softintrovae", "Soft-IntroVAE", "Soft-IntroVAE (Daniel & Tamar 2021)",
            "softintrovae_step.softintrovae_train_step", "softintrovae", ("softintrovae",)),
