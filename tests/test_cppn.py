@@ -204,11 +204,11 @@ def test_the_config_and_its_flags_round_trip(capsys, fashion_mnist, tmp_path):
     assert build_decoder(default.model).grid.size == 14
 
 
-@pytest.mark.parametrize("decoder, recipe", [("cppn", "paper+slim_dis+r1+late_decay+ema+cppn"),
-                                             ("conv", "paper+slim_dis+r1+late_decay+ema")])
+@pytest.mark.parametrize("decoder, recipe", [("cppn", "paper+slim_dis+r1+late_decay+ema+bias_correction+cppn"),
+                                             ("conv", "paper+slim_dis+r1+late_decay+ema+bias_correction")])
 def test_the_main_job_reuses_what_the_training_script_trains_with_each_decoder(capsys, fashion_mnist, tmp_path,
                                                                                decoder, recipe):
-    """`make report ARGS="--recipes ...,paper+slim_dis+r1+late_decay+ema+cppn"` and `train_vaegan.py --decoder cppn`
+    """`make report ARGS="--recipes ...,paper+slim_dis+r1+late_decay+ema+bias_correction+cppn"` and `train_vaegan.py --decoder cppn`
     train the same run (a conv run keeps the cppn fields at ModelConfig's values, which the flags' defaults are)."""
     wanted = comparison_configs(Budget(minutes=10), runs_dir=str(tmp_path), recipes=(recipe,))[0]
     train_main("vaegan", ["--decoder", decoder, "--minutes", "10", "--fid-every", str(wanted.fid_every),

@@ -103,6 +103,10 @@ RECIPES["paper+slim_dis+r1+fast_decay+ema+cppn"] = {
     **RECIPES["paper+slim_dis+r1+fast_decay+ema"],
     "model": {**RECIPES["paper+slim_dis+r1+fast_decay+ema"]["model"], **CPPN_DECODER}}
 
+RECIPES["paper+slim_dis+r1+late_decay+ema+bias_correction+cppn"] = {
+    **RECIPES["paper+slim_dis+r1+late_decay+ema+bias_correction"],
+    "model": {**RECIPES["paper+slim_dis+r1+late_decay+ema+bias_correction"]["model"], **CPPN_DECODER}}
+
 RECIPES["paper+slim_dis+r1+late_decay+ema+cppn"] = {
     **RECIPES["paper+slim_dis+r1+late_decay+ema"],
     "model": {**RECIPES["paper+slim_dis+r1+late_decay+ema"]["model"], **CPPN_DECODER}}
