@@ -320,6 +320,7 @@ class InceptionExtractor:
         resize_tag = "" if self.resize == own_resize else f"-{self.resize}-resize"
         self.id = f"inception-{layer}{precision_tag(precision)}{resize_tag}@{self.weights_sha256[:8]}"
         self.device = torch.device(device)
+        self.batch_size = 200  # images per forward pass when a caller does not say
         self.model = fold_batch_norms(load_fid_inception(path)).to(self.device, memory_format=torch.channels_last)
         # After loading: a file that is no weights at all gets its one-line error, not this warning first.
         if self.tf_weights and self.weights_sha256 != TF_WEIGHTS_SHA256:
@@ -352,5 +353,5 @@ class InceptionExtractor:
     def features(self, images: torch.Tensor, batch_size: int | None = None) -> np.ndarray:
         """images: uint8 (N, C, H, W) in [0, 255], C in {1, 3} -> float64 (N, dims)."""
         check_images(images, "images for the inception extractor")
-        return run_batched(lambda b: self.model(self.preprocess(b), self.block), images, batch_size or 200, self.id,
-                           self.device, self.precision)
+        return run_batched(lambda b: self.model(self.preprocess(b), self.block), images,
+                           batch_size or self.batch_size, self.id, self.device, self.precision)

@@ -96,20 +96,12 @@ RECIPES: dict[str, dict] = {
     "softintrovae": {"kind": "softintrovae", "optim": {"name": "adam", "lr": 2e-4, "betas": (0.9, 0.999)}},
 }
 
-# The default with the coordinate decoder, so that the main job can train it beside the conv one: `make report
+# The defaults, the present one and the two before it, with the coordinate decoder, so that the main job can train it beside the conv one: `make report
 # ARGS="--recipes vae,paper+slim_dis+r1+fast_decay+ema,paper+slim_dis+r1+fast_decay+ema+cppn"`
 # (benchmarks/report-10min-3seeds-cppn/).
-RECIPES["paper+slim_dis+r1+fast_decay+ema+cppn"] = {
-    **RECIPES["paper+slim_dis+r1+fast_decay+ema"],
-    "model": {**RECIPES["paper+slim_dis+r1+fast_decay+ema"]["model"], **CPPN_DECODER}}
-
-RECIPES["paper+slim_dis+r1+late_decay+ema+bias_correction+cppn"] = {
-    **RECIPES["paper+slim_dis+r1+late_decay+ema+bias_correction"],
-    "model": {**RECIPES["paper+slim_dis+r1+late_decay+ema+bias_correction"]["model"], **CPPN_DECODER}}
-
-RECIPES["paper+slim_dis+r1+late_decay+ema+cppn"] = {
-    **RECIPES["paper+slim_dis+r1+late_decay+ema"],
-    "model": {**RECIPES["paper+slim_dis+r1+late_decay+ema"]["model"], **CPPN_DECODER}}
+for _base in ("paper+slim_dis+r1+fast_decay+ema", "paper+slim_dis+r1+late_decay+ema",
+              "paper+slim_dis+r1+late_decay+ema+bias_correction"):
+    RECIPES[_base + "+cppn"] = {**RECIPES[_base], "model": {**RECIPES[_base]["model"], **CPPN_DECODER}}
 
 # What `scripts/train_*.py` and `make report` use, by method (each method's descriptor names its own,
 # vaegan/methods.py); benchmarks/RECIPES.md holds the measurements behind them.

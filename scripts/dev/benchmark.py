@@ -48,9 +48,9 @@ REPO = Path(__file__).resolve().parents[2]
 # (precision, channels_last) of the two columns: the reference arithmetic and layout against the fast ones.
 MODES = {"fp32": ("fp32", False), "bf16": ("bf16", True)}
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
-INCEPTION_BATCH = 50
+INCEPTION_BATCH = 50  # pytorch-fid's default batch size
 # The flags that decide this project's speed on a CPU: AVX2 only, AVX-512, bf16 dot products, AMX tiles.
-VECTOR_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16")  # pytorch-fid's default batch size
+VECTOR_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -98,15 +98,14 @@ def synchronize(device: str) -> None:
 
 
 def machine_lines(device: str) -> list[str]:
-    cpu = platform.processor() or "unknown CPU"
+    cpu, flags = platform.processor() or "unknown CPU", "unknown"
     with contextlib.suppress(OSError):
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
-    flags = "unknown"
-    with contextlib.suppress(OSError, StopIteration):
-        present = next(line.split(":", 1)[1].split() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                       if line.startswith("flags"))
-        flags = " ".join(f for f in VECTOR_FLAGS if f in present) or "none of " + " ".join(VECTOR_FLAGS)
+        fields = dict(line.split(":", 1) for line in Path("/proc/cpuinfo").read_text().splitlines() if ":" in line)
+        fields = {k.strip(): v.strip() for k, v in fields.items()}  # the last core's lines: all cores alike here
+        cpu = fields.get("model name", cpu)
+        if "flags" in fields:
+            present = fields["flags"].split()
+            flags = " ".join(f for f in VECTOR_FLAGS if f in present) or "none of " + " ".join(VECTOR_FLAGS)
     lines = [f"- CPU: {cpu}, {os.cpu_count()} cores; torch {torch.__version__}, {torch.get_num_threads()} threads",
              f"- CPU vector flags (lscpu): {flags}",
              f"- device: {device}" + (f" ({torch.cuda.get_device_name(device)})" if device.startswith("cuda") else ""),

@@ -24,5 +24,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     return set_up_fetch(fetch_subset, DESCRIPTION, args.optional)
 
+
 if __name__ == "__main__":
     sys.exit(main())
