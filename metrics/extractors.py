@@ -17,6 +17,7 @@ class FeatureExtractor(Protocol):
     name: str  # "inception" or "domain"
     id: str  # unique: network, precision unless fp32, short weights hash, e.g. "inception-pool3-2048-bf16@6726825d"
     weights_sha256: str  # full sha256 hex of the weights file that was loaded
+    precision: str  # "fp32" or "bf16" (autocast), the arithmetic of its features
     feature_dim: int
     # (C, H, W) of the only images it takes, or None: any size, 1 or 3 channels. Callers check their data against
     # it before they pay for real-data statistics.

@@ -320,7 +320,9 @@ class InceptionExtractor:
         resize_tag = "" if self.resize == own_resize else f"-{self.resize}-resize"
         self.id = f"inception-{layer}{precision_tag(precision)}{resize_tag}@{self.weights_sha256[:8]}"
         self.device = torch.device(device)
-        self.batch_size = 200  # images per forward pass when a caller does not say
+        # Images per forward pass when a caller does not say: on a CPU small batches measured faster than large ones
+        # (benchmarks/RESULTS.md, scripts/dev/benchmark_inception.py); a GPU wants large ones.
+        self.batch_size = 25 if self.device.type == "cpu" else 200
         self.model = fold_batch_norms(load_fid_inception(path)).to(self.device, memory_format=torch.channels_last)
         # After loading: a file that is no weights at all gets its one-line error, not this warning first.
         if self.tf_weights and self.weights_sha256 != TF_WEIGHTS_SHA256:

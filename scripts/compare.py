@@ -9,13 +9,14 @@ import sys
 import time
 
 from metrics import EXTRACTORS
-from metrics.inception import DOWNLOAD_FLAG, DOWNLOAD_HELP, download_weights
+from metrics.inception import download_weights
 from vaegan.cli import HelpWithDefaults, check_writable, positive_float, positive_int, run_cli
 from vaegan.config import TrainConfig
 from vaegan.data import DATASETS
-from vaegan.budget_plan import announce
+from vaegan.budget_plan import announce, inception_seconds
 from vaegan.precision import PRECISIONS, resolve_precision
 from vaegan.evaluation import EvalConfig, evaluate_runs
+from vaegan.evaluation.inception_flags import add_inception_arguments, inception_settings
 from vaegan.budget import Budget
 from vaegan.experiment import comparison_configs, plan_run, run_plan
 from vaegan.evaluation.scoring import build_reference
@@ -38,6 +39,7 @@ def names_from(known, what: str):
 # VAE-GAN step costs ~7 VAE steps on a 2-core CPU, so the VAE makes far more updates: the comparison is at equal
 # cost, not equal steps (--steps gives that instead).
 DEFAULT_MINUTES = 4.0
+INCEPTION_TIMED_IMAGES = 50  # test images the plan times Inception on with --inception (~1-3 s on a 2-core CPU)
 
 
 def main() -> None:
@@ -75,18 +77,7 @@ def main() -> None:
     g.add_argument("--which", default=e.which, choices=["latest", "best"], help="checkpoint to score")
     g.add_argument("--extractor", default=e.extractor, choices=sorted(EXTRACTORS),
                    help="features for FID/KID (domain: 28x28 grayscale only)")
-    g.add_argument("--inception-weights", default=None, metavar="PATH",
-                   help="weights for --extractor inception and --inception (default: TF's, fetched by python -m metrics fetch-inception)")
-    g.add_argument(DOWNLOAD_FLAG, action="store_true", help=DOWNLOAD_HELP)
-    g.add_argument("--inception", action="store_true",
-                   help="also Inception FID and precision/recall/density/coverage on TF's FID Inception pool3 features "
-                        "(minutes per model and sampler on a CPU; weights from `python -m metrics fetch-inception`)")
-    g.add_argument("--inception-samples", type=positive_int, default=e.inception_samples,
-                   help="with --inception: generated images per model and sampler (published protocol: 10000)")
-    g.add_argument("--inception-reference-size", type=positive_int, default=e.inception_reference_size,
-                   help="with --inception: the first this-many test images are the real side, cached once per machine")
-    g.add_argument("--inception-stretch", action=argparse.BooleanOptionalAction, default=e.inception_stretch,
-                   help="with --inception: min-max stretch each generated image first, as Dai & Wipf's FID code does")
+    add_inception_arguments(g, e)
     args = p.parse_args()
 
     def run():
@@ -103,15 +94,15 @@ def main() -> None:
                                                                                      "fid_checks": 0})},
                                      recipes=args.recipes or tuple(METHODS[m].default_recipe for m in args.methods))
         eval_cfg = EvalConfig(which=args.which, samples=args.samples, extractor=args.extractor,
-                              inception_weights=args.inception_weights, reference_size=args.reference_size,
-                              inception=args.inception, inception_samples=args.inception_samples,
-                              inception_reference_size=args.inception_reference_size,
-                              inception_stretch=args.inception_stretch)
+                              reference_size=args.reference_size, **inception_settings(args))
         # The reference first: a wrong extractor for this data fails now, not after the training.
         reference = build_reference(args.dataset, args.data_root, None, eval_cfg)
         print(f"precision: {configs[0].precision} ({resolve_precision(args.precision, configs[0].device)[1]})")
         plans = [plan_run(cfg) for cfg in configs]
-        announce([p.cfg for p in plans if p.action == "train"], len(plans), sys.stdout)
+        inception = 0.0 if reference.inception is None else inception_seconds(
+            reference.inception.extractor, reference.real[:INCEPTION_TIMED_IMAGES],
+            len(plans) * len(eval_cfg.samplers) * eval_cfg.inception_samples)
+        announce([p.cfg for p in plans if p.action == "train"], len(plans), sys.stdout, inception)
         run_dirs = []
         for i, plan in enumerate(plans, 1):
             cfg = plan.cfg

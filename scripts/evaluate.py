@@ -10,12 +10,13 @@ for Fashion-MNIST."""
 import argparse
 
 from metrics import EXTRACTORS
-from metrics.inception import DOWNLOAD_FLAG, DOWNLOAD_HELP, download_weights
+from metrics.inception import download_weights
 from vaegan import distributed
 from vaegan.cli import HelpWithDefaults, check_writable, positive_int, run_cli
 from vaegan.attributes import describe_default_edits, parse_strengths
 from vaegan.config import check_device
 from vaegan.evaluation import EvalConfig, evaluate_runs
+from vaegan.evaluation.inception_flags import add_inception_arguments, inception_settings
 from vaegan.latent_sampler import SAMPLERS
 
 
@@ -33,18 +34,7 @@ def main() -> None:
                    help=f"comma-separated latent samplers to score, from: {', '.join(SAMPLERS)}")
     p.add_argument("--extractor", default=d.extractor, choices=sorted(EXTRACTORS),
                    help="feature extractor for FID/KID (domain: Fashion-MNIST-sized 28x28 grayscale only)")
-    p.add_argument("--inception-weights", default=d.inception_weights, metavar="PATH",
-                   help="Inception weights file for --extractor inception and --inception (TF's from python -m metrics fetch-inception, or pytorch-fid's pt_inception)")
-    p.add_argument(DOWNLOAD_FLAG, action="store_true", help=DOWNLOAD_HELP)
-    p.add_argument("--inception", action="store_true",
-                   help="also Inception FID and precision/recall/density/coverage on TF's FID Inception pool3 features "
-                        "(minutes per model and sampler on a CPU; weights from `python -m metrics fetch-inception`)")
-    p.add_argument("--inception-samples", type=positive_int, default=d.inception_samples,
-                   help="with --inception: generated images per model and sampler (published protocol: 10000)")
-    p.add_argument("--inception-reference-size", type=positive_int, default=d.inception_reference_size,
-                   help="with --inception: the first this-many test images are the real side, cached once per machine")
-    p.add_argument("--inception-stretch", action=argparse.BooleanOptionalAction, default=d.inception_stretch,
-                   help="with --inception: min-max stretch each generated image first, as Dai & Wipf's FID code does")
+    add_inception_arguments(p, d)
     p.add_argument("--reference-size", type=positive_int, default=d.reference_size,
                    help="real reference: the first this-many test images (fewer: faster with Inception on a CPU)")
     p.add_argument("--seed", type=int, default=d.seed, help="seed of the sampling noise, shared by all runs")
@@ -69,12 +59,10 @@ def main() -> None:
         if args.download_inception_weights:
             download_weights()
         cfg = EvalConfig(which=args.which, weights=args.weights, samples=args.samples, extractor=args.extractor,
-                         inception_weights=args.inception_weights, seed=args.seed, device=args.device,
+                         seed=args.seed, device=args.device,
                          reference_size=args.reference_size, samplers=tuple(args.samplers.split(",")),
                          attributes=args.attributes, edits=tuple(args.edit or ()), strengths=args.strengths,
-                         inception=args.inception, inception_samples=args.inception_samples,
-                         inception_reference_size=args.inception_reference_size,
-                         inception_stretch=args.inception_stretch)
+                         **inception_settings(args))
         processes = distributed.start(args.device)  # under torchrun: the processes share the feature extraction
         try:
             html = evaluate_runs(args.run_dirs, cfg, out_dir=args.out, reports_root=args.reports_dir, processes=processes)

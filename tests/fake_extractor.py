@@ -12,6 +12,7 @@ class ProjectionExtractor:
 
     name = "projection"
     feature_dim = 32
+    precision = "fp32"
 
     def __init__(self, seed=0, poison=False, input_shape=(1, 28, 28)):
         self.id = f"projection@{seed:08d}"

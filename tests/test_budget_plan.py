@@ -4,9 +4,11 @@ import dataclasses
 import io
 
 import pytest
+import torch
 
 from vaegan.methods import METHODS
-from vaegan.budget_plan import RunPlan, announce, plan_of, time_steps, too_few_steps
+from vaegan import budget_plan
+from vaegan.budget_plan import RunPlan, announce, inception_seconds, plan_of, time_steps, too_few_steps
 from vaegan.config import TrainConfig, VAEGANLossConfig
 from vaegan.models import PRESETS
 
@@ -49,3 +51,30 @@ def test_time_steps_times_the_method_s_own_step_here(fashion_mnist):
 def test_announce_says_when_everything_is_trained_already():
     out = io.StringIO()
     assert announce([], 4, out) == [] and "every run is trained already; evaluating 4 runs" in out.getvalue()
+
+
+class _Clock:
+    now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_inception_estimate_scales_a_timed_pass_and_reaches_the_eta(monkeypatch):
+    clock = _Clock()
+    monkeypatch.setattr(budget_plan.time, "perf_counter", clock)
+
+    class TenthOfASecondAnImage:  # an extractor on a fake clock: 0.1 s per image, so the estimate is exact
+        calls = []
+
+        def features(self, images):
+            self.calls.append(len(images))
+            clock.now += 0.1 * len(images)
+
+    extractor = TenthOfASecondAnImage()
+    images = torch.zeros(10, 1, 28, 28, dtype=torch.uint8)
+    assert inception_seconds(extractor, images, 4 * 2 * 10000) == pytest.approx(8000.0)
+    assert extractor.calls == [5, 10]  # a warm-up on half, then the timed pass
+    out = io.StringIO()
+    announce([], 4, out, inception=600.0)
+    assert "evaluating 4 runs; its Inception features ~10 min" in out.getvalue()

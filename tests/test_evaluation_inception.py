@@ -1,6 +1,7 @@
 """The report's --inception scores, min-max stretch, "Against published results" section, and precision / recall /
 density / coverage, on two tiny runs (2 steps) with a fake, fast extractor standing in for Inception."""
 
+import argparse
 import copy
 import dataclasses
 import io
@@ -23,6 +24,7 @@ from metrics.stretch import min_max_stretch
 from vaegan.config import DataConfig
 from vaegan.evaluation import EvalConfig, evaluate_runs
 from vaegan.evaluation import published as published_module
+from vaegan.evaluation.inception_flags import add_inception_arguments, inception_settings
 from vaegan.evaluation.markdown_page import render_markdown
 from vaegan.evaluation.page import build_page
 from vaegan.evaluation.published import PublishedFID, published_fids
@@ -256,6 +258,28 @@ def test_the_report_says_which_model_wins_fidelity_and_diversity(plain):
         line = next(line for line in section.splitlines() if line.startswith("- N(0,I) samples"))
         segment = next(seg for seg in line.split(";") if f" {key} (" in seg)
         assert re.search(r"the (\S+) on ", segment).group(1) == kind_label(winner), (key, line)
+
+
+def test_inception_flags_reach_the_eval_config_and_bf16_features_are_stated(scored):
+    p = argparse.ArgumentParser()
+    add_inception_arguments(p, EvalConfig())
+    args = p.parse_args(["--inception", "--inception-precision", "bf16", "--inception-samples", "300",
+                         "--inception-stretch"])
+    cfg = EvalConfig(**inception_settings(args))
+    assert (cfg.inception, cfg.inception_precision, cfg.inception_samples, cfg.inception_stretch) == \
+           (True, "bf16", 300, True)
+    assert EvalConfig(**inception_settings(p.parse_args([]))) == EvalConfig()
+    folder, reference, _, _ = scored
+    results = _results_from(folder, reference)
+    fp32_notes = build_page(results, reference, INCEPTION, _files(folder)).published.differences
+    assert not any("bf16" in d for d in fp32_notes)
+    assert json.loads((folder / "metrics.json").read_text())["evaluation"]["inception"]["precision"] == "fp32"
+    extractor = copy.copy(reference.inception.extractor)
+    extractor.precision = "bf16"
+    bf16 = copy.copy(reference)
+    bf16.inception = dataclasses.replace(reference.inception, extractor=extractor)
+    bf16_notes = build_page(results, bf16, INCEPTION, _files(folder)).published.differences
+    assert any("bf16 autocast" in d for d in bf16_notes)
 
 
 def test_missing_tf_weights_are_one_line_naming_the_fetch_command(runs, tmp_path):

@@ -180,3 +180,24 @@ def test_other_torchscript_is_refused_in_one_line(tmp_path):
     with pytest.raises(InceptionWeightsError, match="not TF's FID Inception: it has no layers.conv.weight") as info:
         InceptionExtractor(weights_path=path)
     assert "\n" not in str(info.value) and FETCH_COMMAND in str(info.value)
+
+
+def test_bf16_features_of_real_images_stay_near_fp32_and_batching_changes_nothing(extractor, tf_weights, real4):
+    """bf16 autocast (the fast mode on chips with bf16 units) moves pool3 features by a few percent, not more; the
+    extractor's own CPU batch gives the features of any other batch to float rounding."""
+    fp32 = extractor.features(real4)
+    assert_features_equal(fp32, extractor.features(real4, batch_size=1))
+    bf16 = InceptionExtractor(weights_path=tf_weights, precision="bf16").features(real4)
+    drift = np.abs(bf16 - fp32).mean(axis=1) / np.abs(fp32).mean(axis=1)
+    assert (drift > 0).all() and drift.max() < 0.15
+
+
+def test_eval_config_picks_the_inception_precision(tf_weights):
+    from vaegan.evaluation import EvalConfig
+    from vaegan.evaluation.scoring import inception_extractor
+
+    bf16 = inception_extractor(EvalConfig(inception=True, inception_weights=str(tf_weights), inception_precision="bf16"))
+    assert bf16.precision == "bf16" and "-bf16@" in bf16.id
+    assert inception_extractor(EvalConfig(inception=True, inception_weights=str(tf_weights))).precision == "fp32"
+    with pytest.raises(ValueError, match="inception_precision must be one of auto, fp32, bf16"):
+        EvalConfig(inception_precision="fp16")

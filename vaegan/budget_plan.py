@@ -127,24 +127,35 @@ def too_few_steps(plan: RunPlan) -> str | None:
             f"before its samples can be judged; the verdict may not hold. {enough} would give it enough")
 
 
-def announce(configs: list[TrainConfig], evaluated_runs: int, out) -> list[RunPlan]:
+def inception_seconds(extractor, images: torch.Tensor, count: int) -> float:
+    """Seconds `extractor` (a metrics.FeatureExtractor) would take for `count` images like uint8 `images` here, from
+    one timed pass over `images` after a warm-up on half of them (the first call pays for kernel choice)."""
+    extractor.features(images[: max(1, len(images) // 2)])
+    start = time.perf_counter()
+    extractor.features(images)
+    return count * (time.perf_counter() - start) / len(images)
+
+
+def announce(configs: list[TrainConfig], evaluated_runs: int, out, inception: float = 0.0) -> list[RunPlan]:
     """Time the methods of `configs` (the runs still to train) here, and print each run's steps, the warnings and
-    the job's ETA: training, its FID checks and the evaluation of `evaluated_runs` runs."""
+    the job's ETA: training, its FID checks and the evaluation of `evaluated_runs` runs, `inception` seconds of it
+    spent on Inception features (--inception; inception_seconds)."""
+    extra = (f"; its Inception features ~{inception / 60:.0f} min" if inception else "")
     if not configs:
-        print(f"plan: every run is trained already; evaluating {evaluated_runs} runs", file=out, flush=True)
+        print(f"plan: every run is trained already; evaluating {evaluated_runs} runs{extra}", file=out, flush=True)
         return []
     plans = plan_runs(configs)
     checked = next((c for c in configs if c.fid_checks > 0 or c.fid_every > 0), None)
     check = time_fid_check(checked) if checked else 0.0
     checks = sum(fid_checks_of(p) for p in plans)
     # The report scores each run on its samples and reconstructions with both samplers: about three checks' work.
-    evaluation = 3 * max(check, 5.0) * evaluated_runs
+    evaluation = 3 * max(check, 5.0) * evaluated_runs + inception
     total = sum(p.train_seconds for p in plans) + checks * check + evaluation
     for p in plans:
         print(f"plan: {p.describe()}", file=out, flush=True)
-    print(f"plan: {checks} FID checks during training at ~{check:.0f} s each; ETA of the whole job "
-          f"~{total / 60:.0f} min (finishing about {time.strftime('%H:%M', time.localtime(time.time() + total))})",
-          file=out, flush=True)
+    print(f"plan: {checks} FID checks during training at ~{check:.0f} s each; evaluation ~{evaluation / 60:.0f} min"
+          f"{extra}; ETA of the whole job ~{total / 60:.0f} min (finishing about "
+          f"{time.strftime('%H:%M', time.localtime(time.time() + total))})", file=out, flush=True)
     for warning in filter(None, map(too_few_steps, plans)):
         print(warning, file=out, flush=True)
     return plans

@@ -131,7 +131,7 @@ class ShardedExtractor:
     def __init__(self, inner, processes: Processes) -> None:
         self.inner, self.processes = inner, processes
         self.name, self.id, self.weights_sha256 = inner.name, inner.id, inner.weights_sha256
-        self.feature_dim, self.input_shape = inner.feature_dim, inner.input_shape
+        self.precision, self.feature_dim, self.input_shape = inner.precision, inner.feature_dim, inner.input_shape
 
     def features(self, images: torch.Tensor, batch_size: int | None = None) -> np.ndarray:
         """images: uint8 (N, C, H, W) -> float64 (N, feature_dim)."""

@@ -182,9 +182,11 @@ def published_section(rows, summary: dict, reference: Reference, cfg: EvalConfig
         f"{where}, so they are far from converged and the gap says more about the budget than about the methods.",
         f"Samples: {n_gen} generated vs {n_real} test images per model and sampler, {counts}.",
         "Features: " + ("TF's own FID Inception weights (the official file's sha256), pool3, TF's bilinear resize to "
-                        "299×299, gray copied to 3 channels, as theirs." if official else
+                        "299×299, gray copied to 3 channels, as theirs" if official else
                         f"{reference.inception.extractor.id}, not TF's official weights file: the numbers may move "
-                        "against published ones by more than the seed spread."),
+                        "against published ones by more than the seed spread") +
+        ("; run in bf16 autocast (--inception-precision), which moves FID a little against their fp32 "
+         "(benchmarks/RESULTS.md)." if reference.inception.extractor.precision == "bf16" else "."),
         "Their ± is as published (a spread over their repeated runs), ours the standard deviation over our seeds "
         "(none with one seed); the GAN rows are the best of a large search, not a typical run.",
     ]

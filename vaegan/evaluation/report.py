@@ -162,7 +162,7 @@ def inception_record(reference: Reference, cfg: EvalConfig) -> dict:
         return {"enabled": False}
     ex = inc.extractor
     return {"enabled": True, "id": ex.id, "sha256": ex.weights_sha256, "feature_dim": ex.feature_dim,
-            "samples": cfg.inception_samples, "reference": {"split": "test", "n": inc.n}, "stretch": cfg.inception_stretch,
+            "precision": ex.precision, "samples": cfg.inception_samples, "reference": {"split": "test", "n": inc.n}, "stretch": cfg.inception_stretch,
             "stretch_means": "each generated image min-max stretched to the full range (Dai & Wipf's code)",
             "chunk": cfg.inception_chunk, "reference_cache": str(inc.cache)}
 

