@@ -187,6 +187,11 @@ def test_published_section_is_in_both_renderers_with_the_modules_numbers(scored)
         for p in rows:
             assert p.model in section and f"{p.fid:.1f}" in section and f"± {p.std:.1f}" in section
         assert "stretch" in section and f"{N_GEN} generated vs {N_REAL} test images" in section
+    # The citations wrap at a reading width in HTML, not in the folder-name column's 96 px (one word per line)
+    html_section = html[html.index("Against published results"):html.index("How the protocols differ")]
+    ours_rows = html_section.count("(this report)")
+    assert ours_rows > 0 and html_section.count('<td class="prose">') == len(rows) + ours_rows
+    assert "td.prose {" in html
     record = json.loads((folder / "metrics.json").read_text())
     assert [(r["model"], r["fid"], r["std"]) for r in record["published"]["rows"]] == \
            [(p.model, p.fid, p.std) for p in rows]

@@ -29,6 +29,7 @@ th:nth-child(-n+3), td:nth-child(-n+3) { text-align: left; }
 td.best { background: #d7f5e1; font-weight: 700; color: #05592b; }
 td small { display: block; color: #6e6e73; font-size: 11px; font-weight: 400; }
 td.wrap { white-space: normal; max-width: 96px; text-align: left; }
+td.prose { white-space: normal; min-width: 320px; max-width: 560px; text-align: left; }
 td.bad { background: #fde2e1; color: #a1120b; font-weight: 700; }
 .grids { display: flex; flex-wrap: wrap; gap: 18px; margin-bottom: 18px; }
 .grids figure { margin: 0; background: #fff; padding: 10px; border-radius: 8px; box-shadow: 0 1px 3px rgba(0,0,0,.08); }
@@ -52,7 +53,8 @@ def html_table(table: Table) -> str:
     for row in table.rows:
         cells = []
         for c in row:
-            cls = " ".join(name for name, on in (("best", c.best), ("bad", c.bad), ("wrap", c.wrap)) if on)
+            flags = (("best", c.best), ("bad", c.bad), ("wrap", c.wrap), ("prose", c.prose))
+            cls = " ".join(name for name, on in flags if on)
             sub = f"<small>{escape(c.sub)}</small>" if c.sub else ""
             # <wbr>: long folder names and extractor ids may break after -, _ and @ rather than mid-word
             text = re.sub(r"([-@_])", r"\1<wbr>", escape(c.text)) if c.wrap else escape(c.text)

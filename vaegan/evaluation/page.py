@@ -163,10 +163,10 @@ def published_section(rows, summary: dict, reference: Reference, cfg: EvalConfig
         n = stat["n"]
         table_rows.append([Cell(f"{row_label(kind, sampler)} (this report)"), Cell(f"{stat['mean']:.1f}",
                            f"± {stat['std']:.1f}" if n > 1 else ""),
-                           Cell(f"ours, {n} seed{'s' if n > 1 else ''}: {protocol}", wrap=True)])
+                           Cell(f"ours, {n} seed{'s' if n > 1 else ''}: {protocol}", prose=True)])
     for p in published:
         table_rows.append([Cell(p.model), Cell(f"{p.fid:.1f}", "" if p.std is None else f"± {p.std:.1f}"),
-                           Cell(p.source, wrap=True)])
+                           Cell(p.source, prose=True)])
     n_gen, n_real = cfg.inception_samples, reference.inception.n
     counts = ("the same counts as theirs" if n_gen == PROTOCOL_SAMPLES == n_real else
               "not their 10,000 vs 10,000: FID's estimate is biased upwards at smaller N, so our numbers sit higher "

@@ -17,6 +17,7 @@ class Cell:
     best: bool = False  # the best value of its column
     bad: bool = False  # a warning (diverged run)
     wrap: bool = False  # long text (folder names, ids) that may wrap instead of widening the table
+    prose: bool = False  # a sentence (a citation, a protocol): wraps at a reading width, not a name's
 
 
 @dataclass(frozen=True)
