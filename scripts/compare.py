@@ -39,7 +39,7 @@ def names_from(known, what: str):
 # VAE-GAN step costs ~7 VAE steps on a 2-core CPU, so the VAE makes far more updates: the comparison is at equal
 # cost, not equal steps (--steps gives that instead).
 DEFAULT_MINUTES = 4.0
-INCEPTION_TIMED_IMAGES = 50  # test images the plan times Inception on with --inception (~1-3 s on a 2-core CPU)
+INCEPTION_TIMED_IMAGES = 50  # test images the plan times Inception on with --inception: a few seconds on a CPU
 
 
 def main() -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib.util
 import sys
 import tempfile
 import time
@@ -28,9 +27,8 @@ from vaegan.sampling import decode
 from vaegan.trained_run import load_trained_run
 from vaegan.training.fid_monitor import fid_monitor_for
 
-_spec = importlib.util.spec_from_file_location("benchmark", Path(__file__).with_name("benchmark.py"))
-benchmark = sys.modules["benchmark"] = importlib.util.module_from_spec(_spec)  # its dataclasses look themselves up
-_spec.loader.exec_module(benchmark)
+import benchmark  # scripts/dev/benchmark.py: a script's own folder is first on sys.path
+
 
 
 def best_of(repeats: int, fn: Callable[[], object]) -> float:

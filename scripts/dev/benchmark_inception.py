@@ -12,9 +12,7 @@ N(0, I) prior, weight average) against as many test images, with fp32 and with b
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -27,9 +25,8 @@ from vaegan.data import load_dataset
 from vaegan.sampling import decode
 from vaegan.trained_run import load_trained_run
 
-_spec = importlib.util.spec_from_file_location("benchmark", Path(__file__).with_name("benchmark.py"))
-benchmark = sys.modules["benchmark"] = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(benchmark)
+import benchmark  # scripts/dev/benchmark.py: a script's own folder is first on sys.path
+
 
 PRECISIONS = ("fp32", "bf16")
 

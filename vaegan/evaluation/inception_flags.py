@@ -27,7 +27,7 @@ def add_inception_arguments(p: argparse.ArgumentParser | argparse._ArgumentGroup
     p.add_argument("--inception-stretch", action=argparse.BooleanOptionalAction, default=d.inception_stretch,
                    help="with --inception: min-max stretch each generated image first, as Dai & Wipf's FID code does")
     p.add_argument("--inception-precision", default=d.inception_precision, choices=list(PRECISIONS),
-                   help="with --inception: fp32 as published; bf16 autocast is ~1.8x faster on a CPU with bf16 units "
+                   help="with --inception: fp32 as published; bf16 autocast is faster on a CPU with bf16 units "
                         "(auto: bf16 there) and moves FID slightly (benchmarks/RESULTS.md)")
 
 

@@ -83,8 +83,9 @@ class EvalConfig:
     inception_reference_size: int = 10000  # the first this-many test images (the published protocol: all 10,000)
     inception_stretch: bool = False  # min-max stretch each generated image first, as Dai & Wipf's code does
     inception_chunk: int = 500  # images decoded and extracted at a time
-    # fp32: the published protocol's arithmetic. bf16 autocast is ~1.8x faster on a CPU with bf16 units and moves
-    # FID by a little (benchmarks/RESULTS.md); "auto" takes bf16 where the chip has bf16 units (vaegan.precision).
+    # fp32: the published protocol's arithmetic. bf16 autocast is faster on a CPU with bf16 units and moves FID
+    # by a little (both measured in benchmarks/RESULTS.md); "auto" takes bf16 where the chip has bf16 units
+    # (vaegan.precision).
     inception_precision: str = "fp32"
 
     def __post_init__(self) -> None:
